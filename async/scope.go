@@ -1,0 +1,259 @@
+package async
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/coawait/coawait/future"
+)
+
+// A Scope runs tasks under structured concurrency: every task started in
+// it ends before [Scope.Wait] returns, the first task to fail cancels the
+// scope's context for all the others (with the error as its cause, so
+// context.Cause tells why), and Wait reports that first error.
+//
+// Make a Scope with [NewScope]. The zero Scope is also valid: its tasks get
+// context.Background(), it has no limit, and a failure cancels nothing
+// (like the zero errgroup.Group). A Scope is used once: starting a task
+// after Wait has returned panics. Tasks may start further tasks in the same
+// scope while Wait is running; other goroutines must not start tasks
+// concurrently with Wait.
+//
+// Without a limit every task runs on a goroutine of its own, started by Go.
+// With a limit (see [Scope.SetLimit]) the scope runs its tasks on at most
+// that many worker goroutines, each of which runs queued tasks one after
+// another, so a fan-out of many small tasks costs a queue operation per
+// task rather than a goroutine.
+type Scope struct {
+	// ctx is the context every task receives. Storing it is the point of
+	// a scope: it lives exactly as long as the scope's tasks.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	// wg counts the goroutines the scope started that have not ended:
+	// one per task without a limit, one per worker with a limit.
+	wg sync.WaitGroup
+
+	started atomic.Bool // a task has been started; SetLimit is too late
+	waited  atomic.Bool // Wait has returned; starting a task panics
+
+	errOnce sync.Once
+	err     error // written once in errOnce, read after wg.Wait
+
+	// With a limit: the worker pool. All fields are guarded by mu.
+	mu       sync.Mutex
+	notFull  sync.Cond // signalled when queue has room; L is &mu
+	limit    int       // 0: no limit
+	running  int       // workers alive
+	queue    []func(context.Context) error
+	head     int // queue[head:] are waiting
+	queueCap int // Go blocks while len(queue)-head == queueCap
+}
+
+// NewScope returns a scope whose tasks run under a context derived from
+// ctx, and that context. The context is cancelled, with the error as its
+// cause, when a task fails, and with context.Canceled when Wait returns,
+// whichever comes first.
+func NewScope(ctx context.Context) (*Scope, context.Context) {
+	if ctx == nil {
+		panic("async: NewScope called with a nil Context")
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	return &Scope{ctx: ctx, cancel: cancel}, ctx
+}
+
+// SetLimit limits the number of the scope's tasks that run at once to n.
+// The scope then runs its tasks on at most n worker goroutines and queues
+// up to n more; once the queue is full, [Scope.Go] and [Spawn] block until a
+// task ends. Tasks therefore must not wait for tasks started after them, or
+// the scope can deadlock (as with errgroup.SetLimit). A negative n removes
+// the limit. SetLimit must be called before the first task starts; n == 0
+// panics, because no task could ever run.
+func (s *Scope) SetLimit(n int) {
+	if n == 0 {
+		panic("async: Scope.SetLimit(0) would never run a task")
+	}
+	if s.started.Load() {
+		panic("async: Scope.SetLimit called after a task started")
+	}
+	if n < 0 {
+		s.limit = 0
+		return
+	}
+	s.limit, s.queueCap = n, n
+	s.notFull.L = &s.mu
+}
+
+// Go starts fn in the scope, passing it the scope's context. If fn returns
+// an error or panics, that becomes the scope's error (if it is the first)
+// and cancels the scope's context. Without a limit, Go starts a goroutine
+// for fn and never blocks; with a limit it may block (see
+// [Scope.SetLimit]).
+func (s *Scope) Go(fn func(ctx context.Context) error) {
+	s.enter("Go", fn == nil)
+	s.submit(fn, true)
+}
+
+// TryGo starts fn like [Scope.Go] if it can do so without blocking, and
+// reports whether it did. Without a limit it always starts fn.
+func (s *Scope) TryGo(fn func(ctx context.Context) error) bool {
+	s.enter("TryGo", fn == nil)
+	return s.submit(fn, false)
+}
+
+// enter checks a task start.
+func (s *Scope) enter(op string, nilFn bool) {
+	if nilFn {
+		panic("async: Scope." + op + " called with a nil function")
+	}
+	if s.waited.Load() {
+		panic("async: Scope." + op + " called after Wait returned")
+	}
+	if !s.started.Load() {
+		s.started.Store(true)
+	}
+}
+
+// submit starts fn on a goroutine of its own (no limit) or hands it to the
+// worker pool, blocking for room in the queue if block is set. It reports
+// whether fn was accepted.
+func (s *Scope) submit(fn func(context.Context) error, block bool) bool {
+	if s.limit == 0 {
+		s.wg.Add(1)
+		go s.runOne(fn)
+		return true
+	}
+	s.mu.Lock()
+	if s.running < s.limit {
+		s.running++
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go s.worker(fn)
+		return true
+	}
+	for len(s.queue)-s.head >= s.queueCap {
+		if !block {
+			s.mu.Unlock()
+			return false
+		}
+		s.notFull.Wait()
+	}
+	s.queue = append(s.queue, fn)
+	s.mu.Unlock()
+	return true
+}
+
+func (s *Scope) runOne(fn func(context.Context) error) {
+	defer s.wg.Done()
+	s.call(fn)
+}
+
+// worker runs fn (if not nil), then queued tasks until the queue is empty.
+func (s *Scope) worker(fn func(context.Context) error) {
+	clean := false
+	defer func() {
+		if !clean {
+			// A task called runtime.Goexit, which ends this goroutine
+			// whatever we do: hand its slot to a new worker so that the
+			// queue still drains.
+			s.wg.Add(1)
+			go s.worker(nil)
+		}
+		s.wg.Done()
+	}()
+	for {
+		if fn != nil {
+			s.call(fn)
+		}
+		s.mu.Lock()
+		if s.head == len(s.queue) {
+			s.running--
+			s.mu.Unlock()
+			clean = true
+			return
+		}
+		fn = s.queue[s.head]
+		s.queue[s.head] = nil
+		s.head++
+		if s.head == len(s.queue) {
+			s.queue, s.head = s.queue[:0], 0
+		}
+		s.mu.Unlock()
+		s.notFull.Signal()
+	}
+}
+
+func (s *Scope) context() context.Context {
+	if s.ctx == nil {
+		return context.Background()
+	}
+	return s.ctx
+}
+
+// call runs one task and records its failure.
+func (s *Scope) call(fn func(context.Context) error) {
+	normal := false
+	defer func() {
+		if !normal {
+			s.fail(recovered(recover()))
+		}
+	}()
+	err := fn(s.context())
+	normal = true
+	if err != nil {
+		s.fail(err)
+	}
+}
+
+// fail records err if it is the scope's first error and cancels the
+// scope's context with it.
+func (s *Scope) fail(err error) {
+	s.errOnce.Do(func() {
+		s.err = err
+		if s.cancel != nil {
+			s.cancel(err)
+		}
+	})
+}
+
+// Wait blocks until every task of the scope has returned and every
+// goroutine the scope started has ended, then cancels the scope's context
+// and returns the first error a task returned (or the *future.PanicError
+// of the first task that panicked), or nil.
+func (s *Scope) Wait() error {
+	s.wg.Wait()
+	s.waited.Store(true)
+	if s.cancel != nil {
+		s.cancel(s.err)
+	}
+	return s.err
+}
+
+// Spawn starts fn in scope s like [Scope.Go] and returns a future of its
+// result. An error or panic of fn both settles the future and becomes the
+// scope's error, cancelling the other tasks.
+func Spawn[T any](s *Scope, fn func(ctx context.Context) (T, error)) *future.Future[T] {
+	if s == nil {
+		panic("async: Spawn called with a nil Scope")
+	}
+	s.enter("Spawn", fn == nil)
+	p := new(future.Promise[T])
+	s.submit(func(ctx context.Context) (err error) {
+		normal := false
+		defer func() {
+			if !normal {
+				// A panic is recovered here, so that its stack is the
+				// panicking one, and returned to call as the task's
+				// error; a Goexit goes on to call, which records it.
+				err = recovered(recover())
+				p.Reject(err)
+			}
+		}()
+		v, err := fn(ctx)
+		normal = true
+		p.Settle(v, err)
+		return err
+	}, true)
+	return p.Future()
+}

@@ -1,0 +1,324 @@
+package benchmarks
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coawait/coawait/async"
+	"github.com/coawait/coawait/future"
+	"github.com/sourcegraph/conc"
+	"github.com/sourcegraph/conc/pool"
+	"golang.org/x/sync/errgroup"
+)
+
+var sink atomic.Int64
+
+func work(i int) int { return i*31 + 7 }
+
+// BenchmarkSpawnAwait: start one task and wait for its result.
+func BenchmarkSpawnAwait(b *testing.B) {
+	ctx := context.Background()
+	b.Run("raw", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			ch := make(chan int, 1)
+			go func() { ch <- work(i) }()
+			sink.Add(int64(<-ch))
+		}
+	})
+	b.Run("coawait", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			v, _ := async.Go(ctx, func(context.Context) (int, error) { return work(i), nil }).Await(ctx)
+			sink.Add(int64(v))
+		}
+	})
+	b.Run("errgroup", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var g errgroup.Group
+			var v int
+			g.Go(func() error { v = work(i); return nil })
+			g.Wait()
+			sink.Add(int64(v))
+		}
+	})
+	b.Run("conc", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var wg conc.WaitGroup
+			var v int
+			wg.Go(func() { v = work(i) })
+			wg.Wait()
+			sink.Add(int64(v))
+		}
+	})
+}
+
+// BenchmarkAwaitDone: wait for work that has already finished.
+func BenchmarkAwaitDone(b *testing.B) {
+	ctx := context.Background()
+	b.Run("raw", func(b *testing.B) {
+		ch := make(chan struct{})
+		close(ch)
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			<-ch
+		}
+	})
+	b.Run("coawait", func(b *testing.B) {
+		f := future.Resolved(1)
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			v, _ := f.Await(ctx)
+			if v != 1 {
+				b.Fatal("wrong value")
+			}
+		}
+	})
+	b.Run("errgroup", func(b *testing.B) {
+		var g errgroup.Group
+		g.Go(func() error { return nil })
+		g.Wait()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			g.Wait()
+		}
+	})
+	b.Run("conc", func(b *testing.B) {
+		var wg conc.WaitGroup
+		wg.Go(func() {})
+		wg.Wait()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			wg.Wait()
+		}
+	})
+}
+
+// BenchmarkResolveWake: one goroutine completes a result that another is
+// blocked waiting for, and back (ping-pong); ns/op covers two hand-offs.
+// The futures are made before the timer starts: this measures the wake-up,
+// not the allocation.
+func BenchmarkResolveWake(b *testing.B) {
+	ctx := context.Background()
+	b.Run("raw", func(b *testing.B) {
+		ping, pong := make(chan int), make(chan int)
+		go func() {
+			for v := range ping {
+				pong <- v
+			}
+		}()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			ping <- i
+			<-pong
+		}
+		b.StopTimer()
+		close(ping)
+	})
+	b.Run("coawait", func(b *testing.B) {
+		pings := make([]*future.Future[int], b.N)
+		pingP := make([]*future.Promise[int], b.N)
+		pongs := make([]*future.Future[int], b.N)
+		pongP := make([]*future.Promise[int], b.N)
+		for i := range b.N {
+			pings[i], pingP[i] = future.New[int]()
+			pongs[i], pongP[i] = future.New[int]()
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := range pings {
+				v, _ := pings[i].Await(ctx)
+				pongP[i].Resolve(v)
+			}
+		}()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			pingP[i].Resolve(i)
+			pongs[i].Await(ctx)
+		}
+		b.StopTimer()
+		<-done
+	})
+}
+
+const fanOut = 10_000
+
+// BenchmarkFanOut10k: start 10,000 small tasks and wait for all of them.
+func BenchmarkFanOut10k(b *testing.B) {
+	ctx := context.Background()
+	b.Run("raw", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			var wg sync.WaitGroup
+			var n atomic.Int64
+			for i := range fanOut {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					n.Add(int64(work(i)))
+				}()
+			}
+			wg.Wait()
+			sink.Add(n.Load())
+		}
+	})
+	b.Run("coawait", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			s, _ := async.NewScope(ctx)
+			var n atomic.Int64
+			for i := range fanOut {
+				s.Go(func(context.Context) error {
+					n.Add(int64(work(i)))
+					return nil
+				})
+			}
+			if err := s.Wait(); err != nil {
+				b.Fatal(err)
+			}
+			sink.Add(n.Load())
+		}
+	})
+	b.Run("errgroup", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			g, _ := errgroup.WithContext(ctx)
+			var n atomic.Int64
+			for i := range fanOut {
+				g.Go(func() error {
+					n.Add(int64(work(i)))
+					return nil
+				})
+			}
+			if err := g.Wait(); err != nil {
+				b.Fatal(err)
+			}
+			sink.Add(n.Load())
+		}
+	})
+	b.Run("conc", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			p := pool.New().WithContext(ctx)
+			var n atomic.Int64
+			for i := range fanOut {
+				p.Go(func(context.Context) error {
+					n.Add(int64(work(i)))
+					return nil
+				})
+			}
+			if err := p.Wait(); err != nil {
+				b.Fatal(err)
+			}
+			sink.Add(n.Load())
+		}
+	})
+}
+
+const siblings = 100
+
+var errFirst = errors.New("first error")
+
+// BenchmarkCancelSiblings: 100 tasks wait on their group's context; one
+// more fails. The metric ns-to-cancel is the time from the failing task's
+// return to the moment the last sibling has seen its context cancelled.
+func BenchmarkCancelSiblings(b *testing.B) {
+	ctx := context.Background()
+	// measure runs one round: start spawns the siblings and the failing
+	// task; it returns when all siblings have observed cancellation.
+	measure := func(b *testing.B, start func(sibling func(context.Context) error, failer func() error) error) {
+		var total time.Duration
+		b.ReportAllocs()
+		for range b.N {
+			var ready sync.WaitGroup
+			ready.Add(siblings)
+			var last atomic.Int64
+			release := make(chan struct{})
+			var failedAt time.Time
+			sibling := func(ctx context.Context) error {
+				ready.Done()
+				<-ctx.Done()
+				now := time.Now().UnixNano()
+				for {
+					old := last.Load()
+					if now <= old || last.CompareAndSwap(old, now) {
+						break
+					}
+				}
+				return nil
+			}
+			failer := func() error {
+				<-release
+				failedAt = time.Now()
+				return errFirst
+			}
+			go func() {
+				ready.Wait()
+				close(release)
+			}()
+			if err := start(sibling, failer); !errors.Is(err, errFirst) {
+				b.Fatalf("err = %v", err)
+			}
+			total += time.Duration(last.Load() - failedAt.UnixNano())
+		}
+		b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "ns-to-cancel")
+	}
+	b.Run("raw", func(b *testing.B) {
+		measure(b, func(sibling func(context.Context) error, failer func() error) error {
+			ctx, cancel := context.WithCancelCause(ctx)
+			defer cancel(nil)
+			var wg sync.WaitGroup
+			var once sync.Once
+			var first error
+			for range siblings {
+				wg.Go(func() { sibling(ctx) })
+			}
+			wg.Go(func() {
+				if err := failer(); err != nil {
+					once.Do(func() { first = err; cancel(err) })
+				}
+			})
+			wg.Wait()
+			return first
+		})
+	})
+	b.Run("coawait", func(b *testing.B) {
+		measure(b, func(sibling func(context.Context) error, failer func() error) error {
+			s, _ := async.NewScope(ctx)
+			for range siblings {
+				s.Go(sibling)
+			}
+			s.Go(func(context.Context) error { return failer() })
+			return s.Wait()
+		})
+	})
+	b.Run("errgroup", func(b *testing.B) {
+		measure(b, func(sibling func(context.Context) error, failer func() error) error {
+			g, gctx := errgroup.WithContext(ctx)
+			for range siblings {
+				g.Go(func() error { return sibling(gctx) })
+			}
+			g.Go(failer)
+			return g.Wait()
+		})
+	})
+	b.Run("conc", func(b *testing.B) {
+		measure(b, func(sibling func(context.Context) error, failer func() error) error {
+			p := pool.New().WithContext(ctx).WithCancelOnError().WithFirstError()
+			for range siblings {
+				p.Go(sibling)
+			}
+			p.Go(func(context.Context) error { return failer() })
+			return p.Wait()
+		})
+	})
+}

@@ -1,0 +1,385 @@
+package future
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// States of a Future. A future moves pending → settling → done, once.
+const (
+	statePending  uint32 = iota // nobody has settled it yet
+	stateSettling               // a settler won and is writing the result
+	stateDone                   // the result is written and may be read
+)
+
+// closedChan is the Done channel of every future that was already settled
+// when Done was first called.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// A Future is the read side of a value of type T that becomes available
+// later, or of the error that prevented it. It settles exactly once.
+//
+// Futures come from a [Promise] (see also [New]), from [Resolved] and
+// [Failed], from the combinators and continuations of this package, and
+// from functions of other coawait packages. A zero Future that is not part
+// of a Promise is pending forever, like a nil channel: nothing can settle
+// it. A Future must not be copied after first use. All methods are safe for
+// concurrent use.
+type Future[T any] struct {
+	// state is the settle state; a load of stateDone makes val and err
+	// visible (they are written before the store).
+	state atomic.Uint32
+
+	mu   sync.Mutex // guards head, tail, done and cond.L (set to &mu on first wait)
+	cond sync.Cond  // broadcast when the future settles
+	head *node      // callbacks to run when the future settles, in order
+	tail *node
+	done chan struct{} // made by the first call to Done; closed on settle
+
+	// val and err are written once, by the winning settler, before state
+	// becomes stateDone, and read only after.
+	val T
+	err error
+}
+
+// node is one registered continuation in a future's callback list. Its
+// callback's fire method is called once, after the future settles; fire may
+// return a list of further callbacks released by settling other futures,
+// which the caller runs next (the trampoline), instead of running them
+// itself and growing the stack.
+type node struct {
+	cb         callback
+	prev, next *node // guarded by the owning future's mu while linked
+	linked     bool  // guarded by the owning future's mu
+}
+
+// A callback is what a node runs. Continuations embed their node and point
+// its cb at themselves, so that one allocation holds the whole link.
+type callback interface {
+	fire() *node
+}
+
+// funcCallback runs a user function registered with OnDone.
+type funcCallback struct {
+	n  node
+	fn func()
+}
+
+func (c *funcCallback) fire() *node {
+	c.fn()
+	return nil
+}
+
+// A Promise is the write side of a [Future] and owns it: the promise and
+// its future are one allocation, and the promise is the only way to settle
+// the future. The zero Promise is ready to use, with a pending future, so a
+// Promise can be embedded in a larger struct. A Promise must not be copied
+// after first use; share a *Promise.
+type Promise[T any] struct {
+	f Future[T]
+}
+
+// New returns a pending future and the promise that settles it, in one
+// allocation. It is shorthand for p := new(Promise[T]); f := p.Future().
+func New[T any]() (*Future[T], *Promise[T]) {
+	p := new(Promise[T])
+	return &p.f, p
+}
+
+// Resolved returns a future already settled with value v.
+func Resolved[T any](v T) *Future[T] {
+	f := &Future[T]{val: v}
+	f.state.Store(stateDone)
+	return f
+}
+
+// Failed returns a future already settled with err. It panics if err is nil.
+func Failed[T any](err error) *Future[T] {
+	if err == nil {
+		panic("future: Failed called with a nil error")
+	}
+	f := &Future[T]{err: err}
+	f.state.Store(stateDone)
+	return f
+}
+
+// Future returns the future that p settles. It is always the same future.
+func (p *Promise[T]) Future() *Future[T] {
+	p.check("Future")
+	return &p.f
+}
+
+// Resolve settles the future with value v. It reports whether this call
+// settled it; false means the future had already been settled and nothing
+// changed. Continuations registered on the future run on the calling
+// goroutine before Resolve returns.
+func (p *Promise[T]) Resolve(v T) bool {
+	p.check("Resolve")
+	return p.f.settle(v, nil)
+}
+
+// Reject settles the future with err, which must not be nil. It reports
+// whether this call settled it, as [Promise.Resolve] does.
+func (p *Promise[T]) Reject(err error) bool {
+	p.check("Reject")
+	if err == nil {
+		panic("future: Reject called with a nil error")
+	}
+	var zero T
+	return p.f.settle(zero, err)
+}
+
+// Settle settles the future with (v, err): with the error if err is not
+// nil, else with v. It reports whether this call settled it. Settle makes it
+// easy to forward a function's results: p.Settle(load(path)).
+func (p *Promise[T]) Settle(v T, err error) bool {
+	p.check("Settle")
+	if err != nil {
+		var zero T
+		v = zero
+	}
+	return p.f.settle(v, err)
+}
+
+func (p *Promise[T]) check(op string) {
+	if p == nil {
+		panic("future: " + op + " called on a nil *Promise")
+	}
+}
+
+// Await blocks until f settles or ctx is done, and returns f's value and
+// error. If ctx is done first it returns the zero value and ctx.Err(); the
+// producer of f is not cancelled and f still settles later. Awaiting an
+// already settled future takes no lock and allocates nothing, whatever ctx
+// is; waiting with a ctx that can never be done (such as
+// context.Background()) allocates nothing either. Await panics if ctx is
+// nil.
+func (f *Future[T]) Await(ctx context.Context) (T, error) {
+	if f.state.Load() == stateDone {
+		return f.val, f.err
+	}
+	return f.awaitSlow(ctx)
+}
+
+func (f *Future[T]) awaitSlow(ctx context.Context) (T, error) {
+	if ctx == nil {
+		panic("future: Await called with a nil Context")
+	}
+	var zero T
+	cancel := ctx.Done()
+	if cancel == nil {
+		// ctx can never be cancelled: park on the condition variable,
+		// which needs no allocation.
+		f.mu.Lock()
+		if f.cond.L == nil {
+			f.cond.L = &f.mu
+		}
+		for f.state.Load() != stateDone {
+			f.cond.Wait()
+		}
+		f.mu.Unlock()
+		return f.val, f.err
+	}
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	select {
+	case <-f.Done():
+		return f.val, f.err
+	case <-cancel:
+		// Prefer the result if both are ready, so that a settled future
+		// is never reported as cancelled.
+		if f.state.Load() == stateDone {
+			return f.val, f.err
+		}
+		return zero, ctx.Err()
+	}
+}
+
+// Done returns a channel that is closed when f settles, for use in select
+// statements. The first call on a pending future allocates the channel.
+func (f *Future[T]) Done() <-chan struct{} {
+	if f.state.Load() == stateDone {
+		return closedChan
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.state.Load() == stateDone {
+		if f.done != nil {
+			return f.done
+		}
+		return closedChan
+	}
+	if f.done == nil {
+		f.done = make(chan struct{})
+	}
+	return f.done
+}
+
+// IsDone reports whether f has settled. It never blocks.
+func (f *Future[T]) IsDone() bool {
+	return f.state.Load() == stateDone
+}
+
+// Peek returns f's value and error and ok == true if f has settled, or the
+// zero value, nil and false if it has not. It never blocks or allocates.
+func (f *Future[T]) Peek() (v T, err error, ok bool) {
+	if f.state.Load() != stateDone {
+		return v, nil, false
+	}
+	return f.val, f.err, true
+}
+
+// Err returns f's error if f has settled with an error, and nil if f is
+// pending or has settled with a value. It never blocks.
+func (f *Future[T]) Err() error {
+	if f.state.Load() != stateDone {
+		return nil
+	}
+	return f.err
+}
+
+// OnDone arranges for fn to be called once f settles, on the goroutine that
+// settles f, after f's result is visible. If f has already settled, fn is
+// called on the calling goroutine before OnDone returns. fn must be short and
+// must not block: it delays whoever settles f (see the package doc).
+//
+// Calling the returned stop function unregisters fn. stop returns true if it
+// stopped fn from being called, and false if fn has already been called or
+// started, or stop was called before. stop does not wait for fn to finish.
+// This matches [context.AfterFunc].
+func (f *Future[T]) OnDone(fn func()) (stop func() bool) {
+	if fn == nil {
+		panic("future: OnDone called with a nil function")
+	}
+	c := &funcCallback{fn: fn}
+	c.n.cb = c
+	if !f.add(&c.n) {
+		fn()
+		return func() bool { return false }
+	}
+	return func() bool { return f.remove(&c.n) }
+}
+
+// add registers n to run when f settles. It reports false, without
+// registering, if f has already settled.
+func (f *Future[T]) add(n *node) bool {
+	if f.state.Load() == stateDone {
+		return false
+	}
+	f.mu.Lock()
+	if f.state.Load() == stateDone {
+		f.mu.Unlock()
+		return false
+	}
+	n.prev, n.next = f.tail, nil
+	if f.tail == nil {
+		f.head = n
+	} else {
+		f.tail.next = n
+	}
+	f.tail = n
+	n.linked = true
+	f.mu.Unlock()
+	return true
+}
+
+// remove unregisters n if it is still registered and reports whether it
+// did. Once f settles, its callbacks are detached and remove reports false.
+func (f *Future[T]) remove(n *node) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !n.linked {
+		return false
+	}
+	n.linked = false
+	if n.prev == nil {
+		f.head = n.next
+	} else {
+		n.prev.next = n.next
+	}
+	if n.next == nil {
+		f.tail = n.prev
+	} else {
+		n.next.prev = n.prev
+	}
+	n.prev, n.next = nil, nil
+	return true
+}
+
+// settle settles f and runs its callbacks. It reports whether this call won.
+func (f *Future[T]) settle(v T, err error) bool {
+	list, ok := f.complete(v, err)
+	if list != nil {
+		drain(list)
+	}
+	return ok
+}
+
+// complete settles f, wakes its waiters and returns its detached callback
+// list without running it, so that callers inside a drain loop can queue it
+// (the trampoline). It reports whether this call won.
+func (f *Future[T]) complete(v T, err error) (*node, bool) {
+	if !f.state.CompareAndSwap(statePending, stateSettling) {
+		return nil, false
+	}
+	f.val, f.err = v, err
+	f.mu.Lock()
+	f.state.Store(stateDone)
+	list := f.head
+	f.head, f.tail = nil, nil
+	for n := list; n != nil; n = n.next {
+		n.linked = false
+	}
+	if f.done != nil {
+		close(f.done)
+	}
+	f.mu.Unlock()
+	f.cond.Broadcast()
+	return list, true
+}
+
+// drain runs a list of callbacks and every list their runs release, in
+// order, iteratively. If a callback panics, the remaining callbacks still
+// run (in a deferred drain) before the panic continues.
+func drain(list *node) {
+	var tail *node
+	for t := list; t != nil; t = t.next {
+		tail = t
+	}
+	defer func() {
+		if list != nil {
+			// A callback panicked: finish the others, then let the
+			// panic continue.
+			drain(list)
+		}
+	}()
+	for list != nil {
+		n := list
+		list = n.next
+		if list == nil {
+			tail = nil
+		}
+		n.next, n.prev = nil, nil
+		more := n.cb.fire()
+		if more == nil {
+			continue
+		}
+		// Append the released callbacks to the queue.
+		mt := more
+		for mt.next != nil {
+			mt = mt.next
+		}
+		if tail == nil {
+			list = more
+		} else {
+			tail.next = more
+		}
+		tail = mt
+	}
+}
