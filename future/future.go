@@ -13,6 +13,36 @@ const (
 	stateDone                   // the result is written and may be read
 )
 
+// Bits of Future.watched.
+const (
+	watchList  uint32 = 1 << iota // callbacks or a Done channel: settle must lock mu
+	watchWait                     // a goroutine may be waiting: settle must broadcast
+	watchReady                    // sig.cond.L is set
+)
+
+// signal is the non-generic core of a future: its state and the condition
+// variable that Await parks on. A signal is its own cond.L: Lock does
+// nothing, and Unlock, which sync.Cond.Wait calls after it has taken the
+// waiter's ticket and before it parks, broadcasts if the future has
+// settled meanwhile, so that a waiter whose ticket came after the settler's
+// broadcast does not park forever. The settler never takes a lock.
+type signal struct {
+	// state is the settle state; a load of stateDone makes val and err
+	// visible (they are written before the store).
+	state atomic.Uint32
+	cond  sync.Cond
+}
+
+// Lock implements sync.Locker for cond; it does nothing.
+func (s *signal) Lock() {}
+
+// Unlock implements sync.Locker for cond; see signal.
+func (s *signal) Unlock() {
+	if s.state.Load() == stateDone {
+		s.cond.Broadcast()
+	}
+}
+
 // closedChan is the Done channel of every future that was already settled
 // when Done was first called.
 var closedChan = func() chan struct{} {
@@ -31,12 +61,17 @@ var closedChan = func() chan struct{} {
 // it. A Future must not be copied after first use. All methods are safe for
 // concurrent use.
 type Future[T any] struct {
-	// state is the settle state; a load of stateDone makes val and err
-	// visible (they are written before the store).
-	state atomic.Uint32
+	sig signal // settle state and the waiters' condition variable
 
-	mu   sync.Mutex // guards head, tail, done and cond.L (set to &mu on first wait)
-	cond sync.Cond  // broadcast when the future settles
+	// watched tells the settler what it must do besides publishing the
+	// result (see the watch* bits). Watchers set their bit before they
+	// check the state, and the settler reads the bits after it publishes
+	// the state, so at least one of them sees the other (both are
+	// sequentially consistent atomics): the settler never misses a
+	// watcher that did not see it settle.
+	watched atomic.Uint32
+
+	mu   sync.Mutex // guards head, tail, done and the first set of sig.cond.L
 	head *node      // callbacks to run when the future settles, in order
 	tail *node
 	done chan struct{} // made by the first call to Done; closed on settle
@@ -94,7 +129,7 @@ func New[T any]() (*Future[T], *Promise[T]) {
 // Resolved returns a future already settled with value v.
 func Resolved[T any](v T) *Future[T] {
 	f := &Future[T]{val: v}
-	f.state.Store(stateDone)
+	f.sig.state.Store(stateDone)
 	return f
 }
 
@@ -104,7 +139,7 @@ func Failed[T any](err error) *Future[T] {
 		panic("future: Failed called with a nil error")
 	}
 	f := &Future[T]{err: err}
-	f.state.Store(stateDone)
+	f.sig.state.Store(stateDone)
 	return f
 }
 
@@ -160,7 +195,7 @@ func (p *Promise[T]) check(op string) {
 // context.Background()) allocates nothing either. Await panics if ctx is
 // nil.
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
-	if f.state.Load() == stateDone {
+	if f.sig.state.Load() == stateDone {
 		return f.val, f.err
 	}
 	return f.awaitSlow(ctx)
@@ -175,14 +210,16 @@ func (f *Future[T]) awaitSlow(ctx context.Context) (T, error) {
 	if cancel == nil {
 		// ctx can never be cancelled: park on the condition variable,
 		// which needs no allocation.
-		f.mu.Lock()
-		if f.cond.L == nil {
-			f.cond.L = &f.mu
+		if f.watched.Load()&watchReady == 0 {
+			f.mu.Lock()
+			f.sig.cond.L = &f.sig
+			f.mu.Unlock()
+			f.watched.Or(watchReady)
 		}
-		for f.state.Load() != stateDone {
-			f.cond.Wait()
+		f.watched.Or(watchWait)
+		for f.sig.state.Load() != stateDone {
+			f.sig.cond.Wait()
 		}
-		f.mu.Unlock()
 		return f.val, f.err
 	}
 	if err := ctx.Err(); err != nil {
@@ -194,7 +231,7 @@ func (f *Future[T]) awaitSlow(ctx context.Context) (T, error) {
 	case <-cancel:
 		// Prefer the result if both are ready, so that a settled future
 		// is never reported as cancelled.
-		if f.state.Load() == stateDone {
+		if f.sig.state.Load() == stateDone {
 			return f.val, f.err
 		}
 		return zero, ctx.Err()
@@ -204,12 +241,13 @@ func (f *Future[T]) awaitSlow(ctx context.Context) (T, error) {
 // Done returns a channel that is closed when f settles, for use in select
 // statements. The first call on a pending future allocates the channel.
 func (f *Future[T]) Done() <-chan struct{} {
-	if f.state.Load() == stateDone {
+	if f.sig.state.Load() == stateDone {
 		return closedChan
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.state.Load() == stateDone {
+	f.watched.Or(watchList)
+	if f.sig.state.Load() == stateDone {
 		if f.done != nil {
 			return f.done
 		}
@@ -223,13 +261,13 @@ func (f *Future[T]) Done() <-chan struct{} {
 
 // IsDone reports whether f has settled. It never blocks.
 func (f *Future[T]) IsDone() bool {
-	return f.state.Load() == stateDone
+	return f.sig.state.Load() == stateDone
 }
 
 // Peek returns f's value and error and ok == true if f has settled, or the
 // zero value, nil and false if it has not. It never blocks or allocates.
 func (f *Future[T]) Peek() (v T, err error, ok bool) {
-	if f.state.Load() != stateDone {
+	if f.sig.state.Load() != stateDone {
 		return v, nil, false
 	}
 	return f.val, f.err, true
@@ -238,7 +276,7 @@ func (f *Future[T]) Peek() (v T, err error, ok bool) {
 // Err returns f's error if f has settled with an error, and nil if f is
 // pending or has settled with a value. It never blocks.
 func (f *Future[T]) Err() error {
-	if f.state.Load() != stateDone {
+	if f.sig.state.Load() != stateDone {
 		return nil
 	}
 	return f.err
@@ -269,11 +307,12 @@ func (f *Future[T]) OnDone(fn func()) (stop func() bool) {
 // add registers n to run when f settles. It reports false, without
 // registering, if f has already settled.
 func (f *Future[T]) add(n *node) bool {
-	if f.state.Load() == stateDone {
+	if f.sig.state.Load() == stateDone {
 		return false
 	}
 	f.mu.Lock()
-	if f.state.Load() == stateDone {
+	f.watched.Or(watchList)
+	if f.sig.state.Load() == stateDone {
 		f.mu.Unlock()
 		return false
 	}
@@ -325,12 +364,19 @@ func (f *Future[T]) settle(v T, err error) bool {
 // list without running it, so that callers inside a drain loop can queue it
 // (the trampoline). It reports whether this call won.
 func (f *Future[T]) complete(v T, err error) (*node, bool) {
-	if !f.state.CompareAndSwap(statePending, stateSettling) {
+	if !f.sig.state.CompareAndSwap(statePending, stateSettling) {
 		return nil, false
 	}
 	f.val, f.err = v, err
+	f.sig.state.Store(stateDone)
+	w := f.watched.Load()
+	if w&watchWait != 0 {
+		f.sig.cond.Broadcast()
+	}
+	if w&watchList == 0 {
+		return nil, true
+	}
 	f.mu.Lock()
-	f.state.Store(stateDone)
 	list := f.head
 	f.head, f.tail = nil, nil
 	for n := list; n != nil; n = n.next {
@@ -340,7 +386,6 @@ func (f *Future[T]) complete(v T, err error) (*node, bool) {
 		close(f.done)
 	}
 	f.mu.Unlock()
-	f.cond.Broadcast()
 	return list, true
 }
 

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+const sample = `goos: linux
+goarch: amd64
+pkg: github.com/coawait/coawait/benchmarks
+BenchmarkSpawnAwait/raw-2         	 2691735	       400.0 ns/op	     152 B/op	       2 allocs/op
+BenchmarkSpawnAwait/coawait-2     	 2212299	       440.0 ns/op	     192 B/op	       2 allocs/op
+BenchmarkSpawnAwait/raw-2         	 2691735	       500.0 ns/op	     152 B/op	       2 allocs/op
+BenchmarkCancel/errgroup-2    	   20682	     64081 ns/op	     200 ns-to-cancel	    6132 B/op	     212 allocs/op
+BenchmarkCancel/raw-2         	   22062	     55738 ns/op	     100 ns-to-cancel	    6165 B/op	     215 allocs/op
+PASS
+ok  	github.com/coawait/coawait/benchmarks	31.824s
+`
+
+func TestParseAndRender(t *testing.T) {
+	rs, err := parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 5 || rs[0].work != "SpawnAwait" || rs[0].impl != "raw" || rs[3].metrics["ns-to-cancel"] != 200 {
+		t.Fatalf("parsed %+v", rs)
+	}
+	var b strings.Builder
+	render(&b, rs, "raw")
+	out := b.String()
+	for _, want := range []string{
+		"| work | impl | ns/op | ratio to raw | ns-to-cancel | ratio to raw | B/op | allocs/op |",
+		"| SpawnAwait | raw | 450 | 1.00× | | | 152 | 2 |",      // mean of the two runs
+		"| SpawnAwait | coawait | 440 | 0.98× | | | 192 | 2 |", // 440 / 450
+		"| Cancel | raw | 55738 | 1.00× | 100 | 1.00× |",
+		"| Cancel | errgroup | 64081 | 1.15× | 200 | 2.00× |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// The baseline row comes first within its work.
+	if strings.Index(out, "| Cancel | raw") > strings.Index(out, "| Cancel | errgroup") {
+		t.Errorf("baseline not first:\n%s", out)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, in := range []string{
+		"BenchmarkNoImpl-2 10 5 ns/op",
+		"BenchmarkX/raw-2 ten 5 ns/op",
+		"BenchmarkX/raw-2 10 five ns/op",
+		"BenchmarkX/raw-2 10 5",
+		"BenchmarkX/raw-2 10 NaN ns/op",
+	} {
+		if _, err := parse(strings.NewReader(in)); err == nil {
+			t.Errorf("parse(%q) succeeded", in)
+		}
+	}
+}
+
+// FuzzParse: parse never panics, and whatever it accepts renders.
+func FuzzParse(f *testing.F) {
+	f.Add(sample)
+	f.Add("BenchmarkA/b 1 2 ns/op")
+	f.Add("Benchmark/ 1 2 ns/op")
+	f.Fuzz(func(t *testing.T, in string) {
+		rs, err := parse(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		var b strings.Builder
+		render(&b, rs, "raw")
+		for _, r := range rs {
+			if r.work == "" || r.impl == "" {
+				t.Fatalf("accepted a result without work or impl: %+v", r)
+			}
+		}
+	})
+}
