@@ -95,6 +95,7 @@ func TestGenerateConsumerBreakStopsProducer(t *testing.T) {
 
 func TestGenerateContextCancel(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
 	var got []int
 	var gotErr error
 	for v, err := range async.Generate(ctx, count(100, nil)) {

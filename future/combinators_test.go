@@ -23,9 +23,9 @@ func TestCombinatorsTable(t *testing.T) {
 		steps []step
 		// want* are the results once the steps ran; pending means the
 		// combinator must not have settled.
-		all, anyR, race     string
-		allSettled          string
-		join                string
+		all, anyR, race string
+		allSettled      string
+		join            string
 	}{
 		{"empty", 0, nil, "[] <nil>", "0 " + future.ErrEmpty.Error(), "0 " + future.ErrEmpty.Error(), "[] <nil>", "{} <nil>"},
 		{"all succeed", 3, []step{{2, 30, nil}, {0, 10, nil}, {1, 20, nil}}, "[10 20 30] <nil>", "30 <nil>", "30 <nil>", "[{10 <nil>} {20 <nil>} {30 <nil>}] <nil>", "{} <nil>"},
@@ -98,4 +98,3 @@ func TestCombinatorsWithSettledInputs(t *testing.T) {
 		t.Fatalf("Join = %v", err)
 	}
 }
-

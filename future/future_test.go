@@ -340,7 +340,9 @@ func TestContinuations(t *testing.T) {
 		{"then fn error", func(s *future.Future[int]) *future.Future[int] {
 			return future.Then(s, func(v int) (int, error) { return v, errBoom })
 		}, nil, func(p *future.Promise[int]) { p.Resolve(4) }, 0, errBoom},
-		{"map", func(s *future.Future[int]) *future.Future[int] { return future.Map(s, func(v int) int { return v + 1 }) }, nil, func(p *future.Promise[int]) { p.Resolve(4) }, 5, nil},
+		{"map", func(s *future.Future[int]) *future.Future[int] {
+			return future.Map(s, func(v int) int { return v + 1 })
+		}, nil, func(p *future.Promise[int]) { p.Resolve(4) }, 5, nil},
 		{"handle recovers", func(s *future.Future[int]) *future.Future[int] {
 			return future.Handle(s, func(v int, err error) (int, error) {
 				if errors.Is(err, errBoom) {

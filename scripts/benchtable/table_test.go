@@ -30,7 +30,7 @@ func TestParseAndRender(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"| work | impl | ns/op | ratio to raw | ns-to-cancel | ratio to raw | B/op | allocs/op |",
-		"| SpawnAwait | raw | 450 | 1.00× | | | 152 | 2 |",      // mean of the two runs
+		"| SpawnAwait | raw | 450 | 1.00× | | | 152 | 2 |",     // mean of the two runs
 		"| SpawnAwait | coawait | 440 | 0.98× | | | 192 | 2 |", // 440 / 450
 		"| Cancel | raw | 55738 | 1.00× | 100 | 1.00× |",
 		"| Cancel | errgroup | 64081 | 1.15× | 200 | 2.00× |",
