@@ -147,7 +147,7 @@ func overlapped(ctx context.Context, cfg config, w io.Writer) (time.Duration, er
 			next = async.Go(ctx, loadBatch(cfg, step+1)) // the loader runs ahead
 		}
 		out := async.Go(ctx, computeStep(cfg, batch)) // while the device computes
-		both, err := future.All(next, out).Await(ctx)  // co_await when_all(next, out)
+		both, err := future.All(next, out).Await(ctx) // co_await when_all(next, out)
 		if err != nil {
 			return 0, err
 		}
