@@ -428,10 +428,11 @@ func TestMapBreakCancelsWorkers(t *testing.T) {
 		}
 		src := async.Generate(context.Background(), count(1000, nil))
 		for range async.Map(context.Background(), src, 3, fn) {
+			synctest.Wait() // let the three workers block on items 1..3
 			break
 		}
-		if cancelled.Load() == 0 {
-			t.Fatal("no worker saw its context cancelled")
+		if cancelled.Load() != 3 {
+			t.Fatalf("%d workers saw their context cancelled, want all 3", cancelled.Load())
 		}
 		// goleak in TestMain checks that no goroutine is left.
 	})
