@@ -340,6 +340,35 @@ func TestScopeTryGo(t *testing.T) {
 	})
 }
 
+// Every task of a limited scope runs before Wait returns, however the
+// workers' exits interleave with Go calls blocked on a full queue.
+func TestScopeLimitRunsEveryTask(t *testing.T) {
+	for round := range 300 {
+		limit := round%3 + 1
+		tasks := round % 23
+		s, _ := async.NewScope(context.Background())
+		s.SetLimit(limit)
+		ran := make([]atomic.Bool, tasks)
+		for i := range tasks {
+			s.Go(func(context.Context) error {
+				if i%4 == 0 {
+					runtime.Gosched()
+				}
+				ran[i].Store(true)
+				return nil
+			})
+		}
+		if err := s.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range ran {
+			if !ran[i].Load() {
+				t.Fatalf("round %d (limit %d, %d tasks): task %d did not run before Wait returned", round, limit, tasks, i)
+			}
+		}
+	}
+}
+
 // Go blocks once the limit and queue are full, until a task ends.
 func TestScopeLimitBlocksGo(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

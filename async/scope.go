@@ -125,23 +125,29 @@ func (s *Scope) submit(fn func(context.Context) error, block bool) bool {
 		return true
 	}
 	s.mu.Lock()
-	if s.running < s.limit {
-		s.running++
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go s.worker(fn)
-		return true
-	}
-	for len(s.queue)-s.head >= s.queueCap {
+	for {
+		if s.running < s.limit {
+			s.running++
+			s.mu.Unlock()
+			s.wg.Add(1)
+			go s.worker(fn)
+			return true
+		}
+		// Queue only while all workers run: a worker leaves only when it
+		// finds the queue empty (under mu), so a queued task always has
+		// a worker that will see it. After a wait, the workers may have
+		// left, hence the loop back to the first check.
+		if len(s.queue)-s.head < s.queueCap {
+			s.queue = append(s.queue, fn)
+			s.mu.Unlock()
+			return true
+		}
 		if !block {
 			s.mu.Unlock()
 			return false
 		}
 		s.notFull.Wait()
 	}
-	s.queue = append(s.queue, fn)
-	s.mu.Unlock()
-	return true
 }
 
 func (s *Scope) runOne(fn func(context.Context) error) {
