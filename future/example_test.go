@@ -197,3 +197,15 @@ func ExampleNewPanicError() {
 	fmt.Println(errors.As(err, &pe), pe.Value)
 	// Output: true kernel table corrupt
 }
+
+func ExamplePromise_SettleDeferred() {
+	f, p := future.New[string]()
+	f.OnDone(func() { fmt.Println("continuation runs on the dispatcher") })
+	cbs, _ := p.SettleDeferred("event done", nil) // on the event loop: wake, don't run user code
+	v, _ := f.Await(context.Background())
+	fmt.Println(v)
+	cbs.Run() // later, on another goroutine
+	// Output:
+	// event done
+	// continuation runs on the dispatcher
+}

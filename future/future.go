@@ -428,3 +428,37 @@ func drain(list *node) {
 		tail = mt
 	}
 }
+
+// Callbacks are the continuations of a future that was settled with
+// [Promise.SettleDeferred], still to be run. The zero Callbacks is empty.
+type Callbacks struct {
+	list *node
+}
+
+// Empty reports whether there is nothing to run.
+func (c Callbacks) Empty() bool { return c.list == nil }
+
+// Run runs the callbacks, and the continuations they release, on the
+// calling goroutine, as settling would have. Run must be called at most
+// once for a given Callbacks.
+func (c Callbacks) Run() {
+	if c.list != nil {
+		drain(c.list)
+	}
+}
+
+// SettleDeferred settles the future like [Promise.Settle] — waiters wake
+// and the result is visible at once — but does not run the continuations
+// registered on it: it returns them for the caller to run later, on a
+// goroutine of its choice, with [Callbacks.Run]. An event loop uses it so
+// that user code attached to a future never runs on the loop. The bool
+// reports whether this call settled the future.
+func (p *Promise[T]) SettleDeferred(v T, err error) (Callbacks, bool) {
+	p.check("SettleDeferred")
+	if err != nil {
+		var zero T
+		v = zero
+	}
+	list, ok := p.f.complete(v, err)
+	return Callbacks{list}, ok
+}

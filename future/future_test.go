@@ -463,3 +463,39 @@ func TestLongFlatMapChain(t *testing.T) {
 		t.Fatalf("got %v, %v", v, err)
 	}
 }
+
+func TestSettleDeferred(t *testing.T) {
+	f, p := future.New[int]()
+	var order []string
+	f.OnDone(func() { order = append(order, "callback") })
+	g := future.Map(f, func(v int) int { order = append(order, "map"); return v + 1 })
+	cbs, won := p.SettleDeferred(4, nil)
+	if !won || cbs.Empty() {
+		t.Fatalf("won %v, empty %v", won, cbs.Empty())
+	}
+	if v, err, ok := f.Peek(); !ok || v != 4 || err != nil {
+		t.Fatalf("result not visible before the callbacks run: %v %v %v", v, err, ok)
+	}
+	if len(order) != 0 || g.IsDone() {
+		t.Fatalf("callbacks ran early: %v", order)
+	}
+	cbs.Run()
+	if fmt.Sprint(order) != "[callback map]" {
+		t.Fatalf("order %v", order)
+	}
+	if v, _ := g.Await(context.Background()); v != 5 {
+		t.Fatalf("Map = %v", v)
+	}
+	again, won := p.SettleDeferred(9, errBoom)
+	if won || !again.Empty() {
+		t.Fatal("second SettleDeferred won")
+	}
+	again.Run() // a no-op
+	var zero future.Callbacks
+	zero.Run()
+	plain, p2 := future.New[int]()
+	cbs, _ = p2.SettleDeferred(1, errBoom)
+	if !cbs.Empty() || !errors.Is(plain.Err(), errBoom) {
+		t.Fatal("deferred settle without callbacks")
+	}
+}
