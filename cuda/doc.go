@@ -1,0 +1,54 @@
+// Package cuda is coawait's backend-neutral device model: a [Device] with
+// streams, events, device memory, pinned host memory and kernels, in the shape
+// of the CUDA driver API.
+//
+// Two backends implement [Device]:
+//
+//   - the real driver, built with -tags cuda on a host with the NVIDIA driver
+//     (a later issue; in the default build [Open] returns [ErrNotBuilt]);
+//   - the pure-Go simulated GPU in package cuda/sim, which obeys the same
+//     contract and is what tests and demos use on machines without a GPU.
+//
+// The package cuda/cudatest holds the one conformance suite both must pass.
+//
+// # Model
+//
+// Work is submitted to a [Stream] from the caller's goroutine and returns at
+// once; a stream runs its operations in submission order, and operations on
+// different streams may run concurrently. An [Event] recorded on a stream
+// marks a point in it: it is done when all work submitted to that stream
+// before the record is done. [Stream.WaitEvent] orders work across streams on
+// the device, without a host round trip. [Event.Query] never blocks, so a
+// scheduler can poll events from one loop.
+//
+// Validation errors (bad sizes, offsets, pointers, kernel arguments, launch
+// configurations) are returned by the submitting call, which then enqueues
+// nothing. Failures while work runs are sticky, as on a GPU: the device is
+// lost, and every pending and later operation fails with the same error,
+// which matches [ErrDeviceLost] and wraps the cause.
+//
+// # Errors
+//
+// Every error a backend returns is an [*Error] that names the operation and
+// matches one of the sentinel errors with [errors.Is]: [ErrNoDevice],
+// [ErrNotBuilt], [ErrInvalidValue], [ErrOutOfMemory], [ErrDeviceLost],
+// [ErrClosed], [ErrBufferBusy], [ErrNotFound] or [ErrNotReady]. For example:
+//
+//	cuda: CopyHtoD: offset 10 + size 100 exceeds device allocation of 64 bytes: invalid value
+//
+// Misuse that a type system would catch (a nil Device passed to a pool
+// constructor) panics with a "cuda: " prefix; everything that can happen at
+// run time is an error.
+//
+// # Host buffers
+//
+// A [HostBuffer] is pinned host memory. A buffer handed to an asynchronous
+// copy belongs to the device until that copy is done: meanwhile its views,
+// [Device.FreeHost], pool Put and copies that would write it return
+// [ErrBufferBusy]. This turns a would-be silent data race into an error.
+//
+// # Pools
+//
+// [HostPool] recycles pinned host buffers, and [MemPool] is a stream-ordered
+// device memory pool; both work with any Device.
+package cuda

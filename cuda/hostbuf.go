@@ -1,0 +1,251 @@
+package cuda
+
+import (
+	"sync"
+	"unsafe"
+)
+
+// HostBuffer is pinned host memory returned by [Device.AllocHost] or a
+// [HostPool]. Its methods are safe for concurrent use.
+//
+// A buffer handed to an asynchronous copy is busy until the copy is done:
+// meanwhile [HostBuffer.Bytes] and the typed views return [ErrBufferBusy], as
+// do FreeHost and [HostPool.Put], and so does a copy on another stream whose
+// byte range overlaps that of a copy in flight when either of them writes the
+// buffer. Copies on the same stream are ordered, so they may use the same
+// bytes; copies may read the same bytes at the same time, and may use
+// disjoint ranges of one buffer freely. Slices obtained earlier stay
+// valid Go memory, but writing them while the buffer is busy is a data race;
+// get views after the copy's event is done.
+//
+// The zero value is an unallocated buffer of length 0: every use is an error
+// matching [ErrInvalidValue]. A HostBuffer must not be copied.
+type HostBuffer struct {
+	owner any // written once by NewHostBuffer
+	size  int // written once by NewHostBuffer
+
+	mu   sync.Mutex
+	mem  []byte    // guarded by mu; nil once freed or invalidated
+	uses []useSpan // guarded by mu: byte ranges in use by copies
+	dead error     // guarded by mu: why the buffer is unusable (nil while live)
+}
+
+// useSpan is a byte range of a HostBuffer in use by one copy.
+type useSpan struct {
+	queue  any // the stream (or other ordering domain) of the copy
+	off, n int
+	write  bool
+}
+
+var errUnallocated = &Error{Op: "HostBuffer", Detail: "buffer was not allocated by a device", Err: ErrInvalidValue}
+
+// NewHostBuffer wraps mem, which must stay valid until the buffer is freed,
+// as a HostBuffer owned by owner (the device). It is meant for backends;
+// programs use Device.AllocHost.
+func NewHostBuffer(owner any, mem []byte) *HostBuffer {
+	if owner == nil {
+		panic("cuda: NewHostBuffer with nil owner")
+	}
+	return &HostBuffer{owner: owner, size: len(mem), mem: mem}
+}
+
+// Len is the buffer's size in bytes; it does not change when the buffer is
+// freed.
+func (b *HostBuffer) Len() int { return b.size }
+
+// Owner is the device that allocated the buffer (nil for the zero value).
+func (b *HostBuffer) Owner() any { return b.owner }
+
+// Busy reports whether a copy still uses the buffer.
+func (b *HostBuffer) Busy() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.uses) > 0
+}
+
+// Err reports why the buffer is unusable (freed, or its device closed), or
+// nil while it is live. A busy buffer is live.
+func (b *HostBuffer) Err() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.errLocked("HostBuffer")
+}
+
+func (b *HostBuffer) errLocked(op string) error {
+	if b.owner == nil {
+		return &Error{Op: op, Detail: errUnallocated.Detail, Err: ErrInvalidValue}
+	}
+	if b.dead != nil {
+		e := *b.dead.(*Error)
+		e.Op = op
+		return &e
+	}
+	return nil
+}
+
+// Bytes returns the buffer's memory. It fails while the buffer is busy or
+// after it was freed.
+func (b *HostBuffer) Bytes() ([]byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.errLocked("HostBuffer.Bytes"); err != nil {
+		return nil, err
+	}
+	if len(b.uses) > 0 {
+		return nil, Errorf("HostBuffer.Bytes", ErrBufferBusy, "an asynchronous copy still uses the %d-byte buffer", b.size)
+	}
+	return b.mem, nil
+}
+
+func hostView[T Scalar](b *HostBuffer, op string) ([]T, error) {
+	m, err := b.Bytes()
+	if err != nil {
+		e := *err.(*Error)
+		e.Op = op
+		return nil, &e
+	}
+	v, err := SliceOf[T](m)
+	if err != nil {
+		e := *err.(*Error)
+		e.Op = op
+		return nil, &e
+	}
+	return v, nil
+}
+
+// Float32s returns the buffer as []float32. Its length must be a multiple of
+// 4; otherwise, or while busy or freed, it returns an error.
+func (b *HostBuffer) Float32s() ([]float32, error) {
+	return hostView[float32](b, "HostBuffer.Float32s")
+}
+
+// Float64s returns the buffer as []float64 (length a multiple of 8).
+func (b *HostBuffer) Float64s() ([]float64, error) {
+	return hostView[float64](b, "HostBuffer.Float64s")
+}
+
+// Int32s returns the buffer as []int32 (length a multiple of 4).
+func (b *HostBuffer) Int32s() ([]int32, error) { return hostView[int32](b, "HostBuffer.Int32s") }
+
+// Uint32s returns the buffer as []uint32 (length a multiple of 4).
+func (b *HostBuffer) Uint32s() ([]uint32, error) { return hostView[uint32](b, "HostBuffer.Uint32s") }
+
+// Int64s returns the buffer as []int64 (length a multiple of 8).
+func (b *HostBuffer) Int64s() ([]int64, error) { return hostView[int64](b, "HostBuffer.Int64s") }
+
+// Acquire marks the byte range [off, off+n) of the buffer in use by a copy
+// on queue (the stream: uses on one queue are ordered) that reads it (write
+// false) or writes it (write true), after checking that the range is inside
+// the buffer, and returns that range. It fails with [ErrBufferBusy] if the
+// range overlaps one in use on another queue and either use writes.
+// Every successful Acquire must be paired with one Release with the same
+// arguments when the copy is done or abandoned. An empty range is never
+// tracked. It is meant for backends.
+func (b *HostBuffer) Acquire(op string, queue any, write bool, off, n int) ([]byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.errLocked(op); err != nil {
+		return nil, err
+	}
+	if err := CheckRange(op, "host buffer", off, n, b.size); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return b.mem[off:off:off], nil
+	}
+	for _, u := range b.uses {
+		if (write || u.write) && (queue == nil || u.queue != queue) && off < u.off+u.n && u.off < off+n {
+			return nil, Errorf(op, ErrBufferBusy, "bytes [%d, %d) of the %d-byte host buffer are in use by another asynchronous copy", max(off, u.off), min(off+n, u.off+u.n), b.size)
+		}
+	}
+	b.uses = append(b.uses, useSpan{queue, off, n, write})
+	return b.mem[off : off+n : off+n], nil
+}
+
+// Release ends one use started by Acquire with the same arguments. It is
+// meant for backends; a Release without its Acquire panics.
+func (b *HostBuffer) Release(queue any, write bool, off, n int) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, u := range b.uses {
+		if u == (useSpan{queue, off, n, write}) {
+			b.uses[i] = b.uses[len(b.uses)-1]
+			b.uses = b.uses[:len(b.uses)-1]
+			return
+		}
+	}
+	panic("cuda: HostBuffer.Release without Acquire")
+}
+
+// MarkFreed makes the buffer unusable, as FreeHost does, and returns its
+// memory for the backend to release. It fails while the buffer is busy or
+// if it was already freed. It is meant for backends.
+func (b *HostBuffer) MarkFreed(op string) ([]byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.errLocked(op); err != nil {
+		return nil, err
+	}
+	if len(b.uses) > 0 {
+		return nil, Errorf(op, ErrBufferBusy, "an asynchronous copy still uses the %d-byte host buffer", b.size)
+	}
+	m := b.mem
+	b.mem = nil
+	b.dead = &Error{Detail: "host buffer was freed", Err: ErrInvalidValue}
+	return m, nil
+}
+
+// Invalidate makes the buffer unusable because its device closed; later
+// uses return errors matching [ErrClosed]. Copies must have released it
+// first. It is meant for backends.
+func (b *HostBuffer) Invalidate() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dead == nil {
+		b.mem = nil
+		b.dead = &Error{Detail: "the buffer's device was closed", Err: ErrClosed}
+	}
+}
+
+// Scalar is the set of element types for typed views of memory.
+type Scalar interface {
+	~int8 | ~uint8 | ~int16 | ~uint16 | ~int32 | ~uint32 | ~int64 | ~uint64 | ~float32 | ~float64
+}
+
+// SliceOf reinterprets b as a []T sharing its memory. It returns an
+// [ErrInvalidValue] error if len(b) is not a multiple of T's size or b is not
+// aligned for T. An empty b gives an empty, non-nil slice.
+func SliceOf[T Scalar](b []byte) ([]T, error) {
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	if len(b)%size != 0 {
+		return nil, Errorf("SliceOf", ErrInvalidValue, "length %d is not a multiple of the %d-byte element %T", len(b), size, zero)
+	}
+	if len(b) == 0 {
+		return []T{}, nil
+	}
+	p := unsafe.Pointer(unsafe.SliceData(b))
+	if uintptr(p)%unsafe.Alignof(zero) != 0 {
+		return nil, Errorf("SliceOf", ErrInvalidValue, "address %p is not aligned for %T", p, zero)
+	}
+	return unsafe.Slice((*T)(p), len(b)/size), nil
+}
+
+// Alignment is the alignment of memory from [AlignedBytes]: a cache line,
+// enough for every [Scalar] and for vector loads.
+const Alignment = 64
+
+// AlignedBytes returns n zeroed bytes whose first byte is aligned to
+// [Alignment]. Backends use it for host and simulated device memory.
+func AlignedBytes(n int) []byte {
+	if n < 0 {
+		panic("cuda: AlignedBytes with negative size")
+	}
+	words := make([]uint64, (n+2*Alignment)/8) // noscan backing, 8-byte aligned
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), len(words)*8)
+	pad := int(-uintptr(unsafe.Pointer(unsafe.SliceData(raw))) & (Alignment - 1))
+	return raw[pad : pad+n : pad+n]
+}

@@ -1,0 +1,101 @@
+package sim
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/coawait/coawait/cuda"
+)
+
+// mark is one recording of an event (or a Synchronize marker): the point in
+// a stream it stands for.
+type mark struct {
+	t    time.Duration // modeled timestamp; written before the mark is published
+	done chan struct{} // closed when the stream reaches the mark
+	err  error         // written before done is closed, read only after
+}
+
+// Event is a simulated event. Create it with Device.NewEvent.
+type Event struct {
+	d          *Device // written once
+	timing     bool    // written once
+	m          atomic.Pointer[mark]
+	closedFlag atomic.Bool
+}
+
+// event checks that e is a live event of d.
+func (d *Device) event(op string, e cuda.Event) (*Event, error) {
+	ev, ok := e.(*Event)
+	if !ok || ev == nil || ev.d != d {
+		return nil, cuda.Errorf(op, cuda.ErrInvalidValue, "event is not from this device")
+	}
+	return ev, nil
+}
+
+// Query reports whether the event is done, without blocking.
+func (e *Event) Query() (bool, error) {
+	const op = "Event.Query"
+	d := e.d
+	if d.closed.Load() {
+		return false, d.closedError(op)
+	}
+	if err := d.lostErr(); err != nil {
+		return false, err
+	}
+	if e.closedFlag.Load() {
+		return false, cuda.Errorf(op, cuda.ErrClosed, "event is closed")
+	}
+	m := e.m.Load()
+	if m == nil {
+		return true, nil
+	}
+	select {
+	case <-m.done:
+		if m.err != nil {
+			return false, m.err
+		}
+		return true, nil
+	default:
+		return false, nil
+	}
+}
+
+// Synchronize blocks until the event is done.
+func (e *Event) Synchronize() error {
+	const op = "Event.Synchronize"
+	d := e.d
+	if d.closed.Load() {
+		return d.closedError(op)
+	}
+	if e.closedFlag.Load() {
+		return cuda.Errorf(op, cuda.ErrClosed, "event is closed")
+	}
+	m := e.m.Load()
+	if m == nil {
+		return d.lostErr()
+	}
+	return d.waitMark(op, m)
+}
+
+// Timestamp returns the modeled time, since the device was created, at which the event's
+// marked work completes, whether or not it is done yet, and whether the
+// event was recorded. It is a simulator extension for tests and traces.
+func (e *Event) Timestamp() (time.Duration, bool) {
+	m := e.m.Load()
+	if m == nil {
+		return 0, false
+	}
+	return m.t, true
+}
+
+// Close destroys the event.
+func (e *Event) Close() error {
+	const op = "Event.Close"
+	if e.d.closed.Load() {
+		return e.d.closedError(op)
+	}
+	if e.closedFlag.Swap(true) {
+		return cuda.Errorf(op, cuda.ErrClosed, "event is already closed")
+	}
+	return nil
+}

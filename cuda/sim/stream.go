@@ -1,0 +1,548 @@
+package sim
+
+import (
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/coawait/coawait/cuda"
+)
+
+// Stream is a simulated stream: an in-order queue served by one goroutine
+// owned by the device. Create it with Device.NewStream.
+type Stream struct {
+	d    *Device // written once
+	prio int     // written once
+
+	notify chan struct{} // capacity 1: work was queued or the stream closed
+
+	// guarded by d.mu:
+	queue   []task        // submitted, not yet taken by the goroutine
+	tail    time.Duration // modeled end of the last submitted task
+	slow    float64       // duration factor (SlowStream)
+	closing bool          // Close was called
+
+	spare []task // owned by the goroutine: recycled queue storage
+}
+
+// task is one queued operation. Exactly one of the kind-specific fields
+// groups is set.
+type task struct {
+	kind       Op
+	start, end time.Duration // modeled
+	fault      error         // a sticky injected fault to raise when run
+
+	dst, src  []byte           // copies; dst for memset
+	value     byte             // memset
+	host      *cuda.HostBuffer // released when the task ends
+	hostWrite bool
+	hostOff   int
+	hostN     int
+
+	kernel *Kernel // launch
+	call   *Call
+
+	mark *mark       // record / sync: completed when the task ends
+	wait *mark       // WaitEvent
+	fn   func(error) // host function
+}
+
+// opSync is the internal kind of a Synchronize marker; it is never counted
+// for faults.
+const opSync Op = -1
+
+// Priority returns the clamped priority. The simulator records it but does
+// not schedule by it.
+func (s *Stream) Priority() int { return s.prio }
+
+// usableLocked checks the device and the stream. d.mu must be held.
+func (s *Stream) usableLocked(op string) error {
+	if err := s.d.usableLocked(op); err != nil {
+		return err
+	}
+	if s.closing {
+		return cuda.Errorf(op, cuda.ErrClosed, "stream is closed")
+	}
+	return nil
+}
+
+// submitLocked applies faults and the timing model to t and queues it.
+// eng is the copy engine index or -1. d.mu must be held.
+func (s *Stream) submitLocked(t *task, dur time.Duration, eng int) error {
+	d := s.d
+	if t.kind != opSync {
+		if err := d.faultLocked(t.kind, t); err != nil {
+			return err
+		}
+	}
+	ready := max(s.tail, d.hostNow()+d.cfg.Timing.LaunchLatency)
+	if s.slow != 1 {
+		dur = time.Duration(float64(dur) * s.slow)
+	}
+	start := ready
+	switch {
+	case t.wait != nil:
+		start = max(start, t.wait.t)
+	case eng >= 0 && dur > 0:
+		start = d.engines[eng].reserve(ready, dur)
+	}
+	t.start, t.end = start, start+dur
+	s.tail = t.end
+	if t.mark != nil {
+		t.mark.t = t.end
+	}
+	s.queue = append(s.queue, *t)
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (s *Stream) copyEngine(dir Op) int {
+	if dir == OpCopyDtoH && s.d.cfg.Timing.CopyEngines > 1 {
+		return 1
+	}
+	return 0
+}
+
+// CopyHtoD queues a host-to-device copy. src stays busy until it is done.
+func (s *Stream) CopyHtoD(dst cuda.DevicePtr, dstOff int, src *cuda.HostBuffer, srcOff, n int) error {
+	const op = "CopyHtoD"
+	d := s.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := s.usableLocked(op); err != nil {
+		return err
+	}
+	dm, err := d.resolveLocked(op, "destination", dst, dstOff, n)
+	if err != nil {
+		return err
+	}
+	if src == nil {
+		return cuda.Errorf(op, cuda.ErrInvalidValue, "nil source buffer")
+	}
+	hm, err := src.Acquire(op, s, false, srcOff, n)
+	if err != nil {
+		return err
+	}
+	t := task{kind: OpCopyHtoD, dst: dm, src: hm, host: src, hostOff: srcOff, hostN: n}
+	if err := s.submitLocked(&t, d.cfg.Timing.CopyHtoD(n), s.copyEngine(OpCopyHtoD)); err != nil {
+		src.Release(s, false, srcOff, n)
+		return err
+	}
+	return nil
+}
+
+// CopyDtoH queues a device-to-host copy. dst stays busy until it is done.
+func (s *Stream) CopyDtoH(dst *cuda.HostBuffer, dstOff int, src cuda.DevicePtr, srcOff, n int) error {
+	const op = "CopyDtoH"
+	d := s.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := s.usableLocked(op); err != nil {
+		return err
+	}
+	sm, err := d.resolveLocked(op, "source", src, srcOff, n)
+	if err != nil {
+		return err
+	}
+	if dst == nil {
+		return cuda.Errorf(op, cuda.ErrInvalidValue, "nil destination buffer")
+	}
+	hm, err := dst.Acquire(op, s, true, dstOff, n)
+	if err != nil {
+		return err
+	}
+	t := task{kind: OpCopyDtoH, dst: hm, src: sm, host: dst, hostWrite: true, hostOff: dstOff, hostN: n}
+	if err := s.submitLocked(&t, d.cfg.Timing.CopyDtoH(n), s.copyEngine(OpCopyDtoH)); err != nil {
+		dst.Release(s, true, dstOff, n)
+		return err
+	}
+	return nil
+}
+
+// CopyDtoD queues a device-to-device copy.
+func (s *Stream) CopyDtoD(dst cuda.DevicePtr, dstOff int, src cuda.DevicePtr, srcOff, n int) error {
+	const op = "CopyDtoD"
+	d := s.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := s.usableLocked(op); err != nil {
+		return err
+	}
+	dm, err := d.resolveLocked(op, "destination", dst, dstOff, n)
+	if err != nil {
+		return err
+	}
+	sm, err := d.resolveLocked(op, "source", src, srcOff, n)
+	if err != nil {
+		return err
+	}
+	t := task{kind: OpCopyDtoD, dst: dm, src: sm}
+	return s.submitLocked(&t, d.cfg.Timing.CopyDtoD(n), -1)
+}
+
+// Memset queues setting n bytes at dst+off to value.
+func (s *Stream) Memset(dst cuda.DevicePtr, off, n int, value byte) error {
+	const op = "Memset"
+	d := s.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := s.usableLocked(op); err != nil {
+		return err
+	}
+	dm, err := d.resolveLocked(op, "destination", dst, off, n)
+	if err != nil {
+		return err
+	}
+	t := task{kind: OpMemset, dst: dm, value: value}
+	return s.submitLocked(&t, d.cfg.Timing.Memset(n), -1)
+}
+
+// Launch checks and queues a kernel launch: the kernel must be from this
+// device, cfg within the device limits, args must match the parameter
+// list, pointer arguments must point into live allocations, and the
+// kernel's own Check must pass.
+func (s *Stream) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args ...cuda.Arg) error {
+	d := s.d
+	kk, ok := k.(*Kernel)
+	if !ok || kk == nil || kk.d != d {
+		return cuda.Errorf("Launch", cuda.ErrInvalidValue, "kernel %v is not from this device", k)
+	}
+	op := kk.op
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := s.usableLocked(op); err != nil {
+		return err
+	}
+	if err := cfg.Validate(op, &d.props); err != nil {
+		return err
+	}
+	if err := cuda.CheckArgs(op, kk.def.Spec, args); err != nil {
+		return err
+	}
+	c := &Call{Config: cfg, Args: append([]cuda.Arg(nil), args...), op: op, spec: &kk.def.Spec}
+	for i, a := range args {
+		if a.Kind() != cuda.ParamPtr || a.Ptr() == 0 {
+			continue
+		}
+		_, al := d.findLocked(a.Ptr())
+		if al == nil {
+			return d.pointerError(op, fmt.Sprintf("argument %d%s", i, paramName(kk.def.Spec, i)), a.Ptr())
+		}
+		if c.mem == nil {
+			c.mem = make([][]byte, len(args))
+		}
+		c.mem[i] = al.mem[uintptr(a.Ptr())-al.base:]
+	}
+	if kk.def.Check != nil {
+		if err := kk.def.Check(c); err != nil {
+			return asInvalid(op, err)
+		}
+	}
+	var dur time.Duration
+	if kk.def.Cost != nil {
+		dur = max(kk.def.Cost(cfg, c.Args), 0)
+	}
+	t := task{kind: OpLaunch, kernel: kk, call: c}
+	return s.submitLocked(&t, dur, -1)
+}
+
+// RecordEvent makes e mark the current end of the stream.
+func (s *Stream) RecordEvent(e cuda.Event) error {
+	const op = "RecordEvent"
+	d := s.d
+	ev, err := d.event(op, e)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := s.usableLocked(op); err != nil {
+		return err
+	}
+	if ev.closedFlag.Load() {
+		return cuda.Errorf(op, cuda.ErrClosed, "event is closed")
+	}
+	m := &mark{done: make(chan struct{})}
+	t := task{kind: OpRecordEvent, mark: m}
+	if err := s.submitLocked(&t, 0, -1); err != nil {
+		return err
+	}
+	ev.m.Store(m)
+	return nil
+}
+
+// WaitEvent makes later work on the stream wait for e as recorded now.
+func (s *Stream) WaitEvent(e cuda.Event) error {
+	const op = "WaitEvent"
+	d := s.d
+	ev, err := d.event(op, e)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := s.usableLocked(op); err != nil {
+		return err
+	}
+	if ev.closedFlag.Load() {
+		return cuda.Errorf(op, cuda.ErrClosed, "event is closed")
+	}
+	m := ev.m.Load()
+	if m == nil {
+		return nil // never recorded: nothing to wait for
+	}
+	t := task{kind: OpWaitEvent, wait: m}
+	return s.submitLocked(&t, 0, -1)
+}
+
+// LaunchHostFunc queues fn; see cuda.HostFuncLauncher. fn runs on the
+// stream's goroutine. A panic in fn makes the device lost.
+func (s *Stream) LaunchHostFunc(fn func(err error)) error {
+	const op = "LaunchHostFunc"
+	if fn == nil {
+		return cuda.Errorf(op, cuda.ErrInvalidValue, "nil function")
+	}
+	d := s.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := s.usableLocked(op); err != nil {
+		return err
+	}
+	t := task{kind: OpHostFunc, fn: fn}
+	return s.submitLocked(&t, 0, -1)
+}
+
+// Synchronize waits until all work submitted to the stream so far is done.
+func (s *Stream) Synchronize() error {
+	const op = "Stream.Synchronize"
+	d := s.d
+	d.mu.Lock()
+	if err := s.usableLocked(op); err != nil {
+		d.mu.Unlock()
+		return err
+	}
+	m := &mark{done: make(chan struct{})}
+	s.submitLocked(&task{kind: opSync, mark: m}, 0, -1) // opSync never fails
+	d.mu.Unlock()
+	return d.waitMark(op, m)
+}
+
+// Close closes the stream: queued work still runs, then its goroutine
+// exits. Later submissions fail with cuda.ErrClosed.
+func (s *Stream) Close() error {
+	d := s.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := s.usableLocked("Stream.Close"); err != nil {
+		return err
+	}
+	s.closing = true
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// SlowStream makes every operation submitted to s from now on take factor
+// times its modeled duration (factor > 0; 1 restores normal speed).
+func (d *Device) SlowStream(s cuda.Stream, factor float64) error {
+	ss, ok := s.(*Stream)
+	if !ok || ss == nil || ss.d != d {
+		return cuda.Errorf("SlowStream", cuda.ErrInvalidValue, "stream is not from this device")
+	}
+	if !(factor > 0) || factor > 1e9 {
+		return cuda.Errorf("SlowStream", cuda.ErrInvalidValue, "factor %v is not in (0, 1e9]", factor)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ss.slow = factor
+	return nil
+}
+
+// run is the stream's goroutine.
+func (s *Stream) run() {
+	d := s.d
+	defer d.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		d.mu.Lock()
+		if len(s.queue) == 0 {
+			if s.closing {
+				delete(d.streams, s)
+				d.mu.Unlock()
+				return
+			}
+			d.mu.Unlock()
+			select {
+			case <-s.notify:
+				continue
+			case <-d.quit:
+				s.drain(nil)
+				return
+			}
+		}
+		work := s.queue
+		s.queue, s.spare = s.spare[:0], nil // never alias the batch being run
+		d.mu.Unlock()
+		for i := range work {
+			if !s.exec(&work[i], timer) {
+				s.drain(work[i+1:])
+				return
+			}
+			work[i] = task{}
+		}
+		s.spare = work[:0]
+	}
+}
+
+// drain fails rest and everything still queued with ErrClosed, after the
+// device was closed.
+func (s *Stream) drain(rest []task) {
+	d := s.d
+	for i := range rest {
+		s.finish(&rest[i], d.abandonError(rest[i].kind))
+	}
+	d.mu.Lock()
+	q := s.queue
+	s.queue = nil
+	delete(d.streams, s)
+	d.mu.Unlock()
+	for i := range q {
+		s.finish(&q[i], d.abandonError(q[i].kind))
+	}
+}
+
+// abandonError is the error for a task of kind k abandoned by Close: the
+// sticky error if the device was lost first, otherwise ErrClosed.
+func (d *Device) abandonError(k Op) error {
+	if err := d.lostErr(); err != nil {
+		return err
+	}
+	return &cuda.Error{Op: k.String(), Detail: "the device was closed before the operation ran", Err: cuda.ErrClosed}
+}
+
+// exec runs one task; it returns false if the device was closed meanwhile
+// (the task has then been failed).
+func (s *Stream) exec(t *task, timer *time.Timer) bool {
+	d := s.d
+	select {
+	case <-d.quit: // Close abandons work not yet started
+		s.finish(t, d.abandonError(t.kind))
+		return false
+	default:
+	}
+	if t.wait != nil {
+		select {
+		case <-t.wait.done:
+		case <-d.lostCh:
+		case <-d.quit:
+			s.finish(t, d.abandonError(t.kind))
+			return false
+		}
+	}
+	if d.cfg.Mode == Modeled {
+		if !s.sleepUntil(t, t.start, timer) {
+			return false
+		}
+	}
+	if err := d.lostErr(); err != nil {
+		s.finish(t, err)
+		return true
+	}
+	if t.fault != nil {
+		d.lose(t.kind.String(), "injected fault", t.fault)
+		s.finish(t, d.lostErr())
+		return true
+	}
+	switch t.kind {
+	case OpCopyHtoD, OpCopyDtoH, OpCopyDtoD:
+		copy(t.dst, t.src)
+	case OpMemset:
+		if t.value == 0 || len(t.dst) == 0 {
+			clear(t.dst)
+		} else {
+			t.dst[0] = t.value
+			for n := 1; n < len(t.dst); n *= 2 {
+				copy(t.dst[n:], t.dst[:n])
+			}
+		}
+	case OpLaunch:
+		if err := t.kernel.run(t.call); err != nil {
+			d.lose(t.kernel.op, "", err)
+			s.finish(t, d.lostErr())
+			return true
+		}
+	}
+	if d.cfg.Mode == Modeled && t.end > t.start {
+		if !s.sleepUntil(t, t.end, timer) {
+			return false
+		}
+	}
+	if t.fn != nil {
+		if err := callHostFunc(t.fn, nil); err != nil {
+			d.lose(OpHostFunc.String(), "", err)
+		}
+		t.fn = nil
+	}
+	s.finish(t, nil)
+	return true
+}
+
+// callHostFunc calls fn(err), turning a panic into an error.
+func callHostFunc(fn func(error), err error) (perr error) {
+	defer func() {
+		if r := recover(); r != nil {
+			perr = fmt.Errorf("sim: host function panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	fn(err)
+	return nil
+}
+
+// sleepUntil waits until the model clock reaches at. It returns false if
+// the device was closed (t has then been failed); if the device is lost it
+// returns true early and exec fails t.
+func (s *Stream) sleepUntil(t *task, at time.Duration, timer *time.Timer) bool {
+	d := s.d
+	wait := time.Until(d.epoch.Add(at))
+	if wait <= 0 {
+		return true
+	}
+	timer.Reset(wait)
+	select {
+	case <-timer.C:
+		return true
+	case <-d.lostCh:
+		timer.Stop()
+		return true
+	case <-d.quit:
+		timer.Stop()
+		s.finish(t, d.abandonError(t.kind))
+		return false
+	}
+}
+
+// finish ends t with err: releases its host buffer, completes its mark and
+// calls its host function.
+func (s *Stream) finish(t *task, err error) {
+	if t.host != nil {
+		t.host.Release(s, t.hostWrite, t.hostOff, t.hostN)
+		t.host = nil
+	}
+	if t.mark != nil {
+		t.mark.err = err
+		close(t.mark.done)
+		t.mark = nil
+	}
+	if t.fn != nil {
+		if perr := callHostFunc(t.fn, err); perr != nil {
+			s.d.lose(OpHostFunc.String(), "", perr)
+		}
+		t.fn = nil
+	}
+}
