@@ -13,6 +13,7 @@ type mark struct {
 	t    time.Duration // modeled timestamp; written before the mark is published
 	done chan struct{} // closed when the stream reaches the mark
 	err  error         // written before done is closed, read only after
+	at   time.Time     // wall time the stream reached the mark; as err
 }
 
 // Event is a simulated event. Create it with Device.NewEvent.
@@ -86,6 +87,24 @@ func (e *Event) Timestamp() (time.Duration, bool) {
 		return 0, false
 	}
 	return m.t, true
+}
+
+// CompletedAt returns the wall-clock time at which the stream reached the
+// event's mark, and true, once the event is done; false before that, for
+// an event that was never recorded, or for one whose work failed. It is a
+// simulator extension that lets a scheduler measure how long it took to
+// notice a completion.
+func (e *Event) CompletedAt() (time.Time, bool) {
+	m := e.m.Load()
+	if m == nil {
+		return time.Time{}, false
+	}
+	select {
+	case <-m.done:
+		return m.at, m.err == nil
+	default:
+		return time.Time{}, false
+	}
 }
 
 // Close destroys the event.

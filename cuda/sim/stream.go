@@ -536,6 +536,7 @@ func (s *Stream) finish(t *task, err error) {
 	}
 	if t.mark != nil {
 		t.mark.err = err
+		t.mark.at = time.Now()
 		close(t.mark.done)
 		t.mark = nil
 	}

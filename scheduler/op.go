@@ -1,0 +1,390 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"runtime/trace"
+	"sync"
+	"time"
+
+	"github.com/coawait/coawait/cuda"
+	"github.com/coawait/coawait/future"
+)
+
+// Op is one device operation: a future of its result (embedded, so an *Op
+// has Await, Done, OnDone, Peek and the rest, and can be passed to
+// future.Join) that also knows the device event marking its completion, so
+// that later operations can depend on it on the GPU through [After].
+type Op[T any] struct {
+	*future.Future[T]
+
+	p    future.Promise[T]
+	val T // the value the future settles with on success
+	c   opCore
+}
+
+// An OpError is the error of a failed operation: it names the operation and
+// wraps the cause (a device error, a failed dependency, ErrClosed).
+type OpError struct {
+	Op  string
+	Err error
+}
+
+func (e *OpError) Error() string { return "scheduler: " + e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *OpError) Unwrap() error { return e.Err }
+
+// ErrDependency is wrapped by the error of an operation that was not
+// submitted because one of its dependencies failed; the dependency's error
+// is wrapped too.
+var ErrDependency = errors.New("a dependency failed")
+
+// An OpOption configures one operation.
+type OpOption func(*opConfig)
+
+type opConfig struct {
+	deps   []future.Awaitable
+	stream cuda.Stream
+}
+
+// After makes the operation wait for deps. An Op of the same scheduler is
+// waited for on the device (its stream waits for the Op's event; no host
+// round trip). Any other future — a batch being loaded, an Op of another
+// scheduler is refused with ErrForeign — delays the submission of the
+// operation until it settles. If a dependency fails, the operation fails
+// with an error wrapping ErrDependency and the dependency's error, and is
+// not submitted.
+func After(deps ...future.Awaitable) OpOption {
+	return func(c *opConfig) { c.deps = append(c.deps, deps...) }
+}
+
+// OnStream submits the operation to st instead of its default stream. st
+// must be a stream of the scheduler's device; the scheduler does not own it.
+func OnStream(st cuda.Stream) OpOption {
+	return func(c *opConfig) { c.stream = st }
+}
+
+// opCore is the untyped part of an operation.
+type opCore struct {
+	s       *Scheduler
+	name    string
+	lane    *lane
+	fin     finisher // the Op, to settle it
+	enqueue func(st cuda.Stream) error
+	deps    []future.Awaitable
+	optErr  error  // a bad option: the op fails without being submitted
+	seq     uint64 // submission order; written under lane.mu before the op is queued
+
+	mu sync.Mutex // guards ev against dependents reading it
+	ev cuda.Event // recorded after the operation; nil once settled
+
+	startEv   cuda.Event // recorded before the operation, with spans
+	submitted time.Time  // with spans
+	task      *trace.Task
+}
+
+type finisher interface {
+	finish(err error) future.Callbacks
+	core() *opCore
+}
+
+func (o *Op[T]) finish(err error) future.Callbacks {
+	cbs, _ := o.p.SettleDeferred(o.val, err)
+	return cbs
+}
+
+func (o *Op[T]) core() *opCore { return &o.c }
+
+// deviceOp is implemented by every *Op of this package.
+type deviceOp interface {
+	core() *opCore
+}
+
+func (c *opCore) errorf(err error) error {
+	var oe *OpError
+	if errors.As(err, &oe) && oe.Op == c.name {
+		return err
+	}
+	return &OpError{Op: c.name, Err: err}
+}
+
+func (c *opCore) finishTask() {
+	if c.task != nil {
+		c.task.End()
+		c.task = nil
+	}
+}
+
+// newOp makes an operation named name on lane def (or the stream its
+// options choose). The caller sets its enqueue function and calls start.
+func newOp[T any](s *Scheduler, name string, def *lane, opts []OpOption) *Op[T] {
+	o := &Op[T]{}
+	o.Future = o.p.Future()
+	c := &o.c
+	c.s, c.name, c.fin, c.lane = s, name, o, def
+	if len(opts) > 0 {
+		var cfg opConfig
+		for _, opt := range opts {
+			if opt == nil {
+				c.optErr = errors.New("nil OpOption")
+				return o
+			}
+			opt(&cfg)
+		}
+		c.deps = cfg.deps
+		if cfg.stream != nil {
+			c.lane = s.laneFor(cfg.stream)
+		}
+	}
+	return o
+}
+
+// start submits o, or fails it with err (a check of the caller's) or an
+// option error, without submitting anything.
+func start[T any](o *Op[T], err error) *Op[T] {
+	c := &o.c
+	switch {
+	case err != nil:
+		c.s.reject(c, err)
+	case c.optErr != nil:
+		c.s.reject(c, c.optErr)
+	default:
+		c.s.submit(c)
+	}
+	return o
+}
+
+// reject settles c's operation with err on the calling goroutine, without
+// submitting it.
+func (s *Scheduler) reject(c *opCore, err error) {
+	s.m.rejected.Add(1)
+	c.finishTask()
+	c.fin.finish(c.errorf(err)).Run()
+}
+
+// submit submits c to the device, or defers it until its pending host
+// dependencies settle.
+func (s *Scheduler) submit(c *opCore) {
+	var hostWait []future.Awaitable
+	for i, d := range c.deps {
+		if d == nil {
+			s.reject(c, errors.New("nil dependency at index "+itoa(i)))
+			return
+		}
+		if dop, ok := d.(deviceOp); ok {
+			if dop.core().s != s {
+				s.reject(c, ErrForeign)
+				return
+			}
+			continue // waited for on the device, below
+		}
+		if !d.IsDone() {
+			hostWait = append(hostWait, d)
+			continue
+		}
+		if err := d.Err(); err != nil {
+			s.reject(c, errors.Join(ErrDependency, err))
+			return
+		}
+	}
+	if len(hostWait) > 0 {
+		future.Join(hostWait...).OnDone(func() { s.submit(c) })
+		return
+	}
+	// Count the operation before checking for Close, so that the loop,
+	// which ends only when closed with nothing pending, cannot miss it.
+	s.pending.Add(1)
+	if s.closed.Load() {
+		s.pending.Add(-1)
+		s.reject(c, ErrClosed)
+		return
+	}
+	if err := s.enqueue(c); err != nil {
+		s.pending.Add(-1)
+		s.reject(c, err)
+		return
+	}
+	s.m.submitted.Add(1)
+	s.nudge()
+}
+
+// enqueue puts c on its stream, after its device dependencies, records its
+// event and queues it for the loop.
+func (s *Scheduler) enqueue(c *opCore) error {
+	l := c.lane
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, d := range c.deps {
+		dop, ok := d.(deviceOp)
+		if !ok {
+			continue
+		}
+		x := dop.core()
+		x.mu.Lock()
+		ev := x.ev
+		if ev != nil {
+			if err := l.st.WaitEvent(ev); err != nil {
+				x.mu.Unlock()
+				return err
+			}
+		}
+		x.mu.Unlock()
+		if ev == nil {
+			// Settled: its event is gone, and its result is final.
+			if err := d.Err(); err != nil {
+				return errors.Join(ErrDependency, err)
+			}
+		}
+	}
+	if s.opts.spans > 0 {
+		ev, err := s.event()
+		if err != nil {
+			return err
+		}
+		if err := l.st.RecordEvent(ev); err != nil {
+			s.putEvent(ev)
+			return err
+		}
+		c.startEv, c.submitted = ev, time.Now()
+	}
+	if err := c.enqueue(l.st); err != nil {
+		return err
+	}
+	ev, err := s.event()
+	if err == nil {
+		err = l.st.RecordEvent(ev)
+	}
+	if err != nil {
+		// The work is on the stream but cannot be watched: wait for it
+		// here so that its buffers are free when the future fails.
+		l.st.Synchronize()
+		s.putEvent(ev)
+		return err
+	}
+	if trace.IsEnabled() {
+		_, c.task = trace.NewTask(context.Background(), "coawait."+c.name)
+	}
+	c.mu.Lock()
+	c.ev = ev
+	c.mu.Unlock()
+	c.seq = s.seq.Add(1)
+	if s.opts.policy == HostCallback {
+		hl := l.st.(cuda.HostFuncLauncher)
+		return hl.LaunchHostFunc(func(err error) {
+			s.compMu.Lock()
+			s.completions = append(s.completions, completion{c, err})
+			s.compMu.Unlock()
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
+		})
+	}
+	l.q = append(l.q, c)
+	return nil
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b [20]byte
+	n := len(b)
+	for i > 0 {
+		n--
+		b[n] = byte('0' + i%10)
+		i /= 10
+	}
+	return string(b[n:])
+}
+
+// checkHost refuses a nil host buffer or one of another device.
+func (s *Scheduler) checkHost(b *cuda.HostBuffer) error {
+	if b == nil {
+		return cuda.Errorf("", cuda.ErrInvalidValue, "nil host buffer")
+	}
+	if o := b.Owner(); o != nil && o != any(s.dev) {
+		return ErrForeign
+	}
+	return nil
+}
+
+// CopyHtoD copies n bytes from src[srcOff:] to dst+dstOff, on the copy-in
+// stream by default. src belongs to the device until the returned Op
+// settles (cuda.HostBuffer refuses other use meanwhile).
+func (s *Scheduler) CopyHtoD(dst cuda.DevicePtr, dstOff int, src *cuda.HostBuffer, srcOff, n int, opts ...OpOption) *Op[struct{}] {
+	o := newOp[struct{}](s, "CopyHtoD", s.in, opts)
+	o.c.enqueue = func(st cuda.Stream) error { return st.CopyHtoD(dst, dstOff, src, srcOff, n) }
+	return start(o, s.checkHost(src))
+}
+
+// CopyDtoH copies n bytes from src+srcOff to dst[dstOff:], on the copy-out
+// stream by default, and settles with dst once the bytes are there.
+func (s *Scheduler) CopyDtoH(dst *cuda.HostBuffer, dstOff int, src cuda.DevicePtr, srcOff, n int, opts ...OpOption) *Op[*cuda.HostBuffer] {
+	o := newOp[*cuda.HostBuffer](s, "CopyDtoH", s.out, opts)
+	o.val = dst
+	o.c.enqueue = func(st cuda.Stream) error { return st.CopyDtoH(dst, dstOff, src, srcOff, n) }
+	return start(o, s.checkHost(dst))
+}
+
+// CopyDtoD copies n bytes between device allocations, on the compute
+// stream by default.
+func (s *Scheduler) CopyDtoD(dst cuda.DevicePtr, dstOff int, src cuda.DevicePtr, srcOff, n int, opts ...OpOption) *Op[struct{}] {
+	o := newOp[struct{}](s, "CopyDtoD", s.compute, opts)
+	o.c.enqueue = func(st cuda.Stream) error { return st.CopyDtoD(dst, dstOff, src, srcOff, n) }
+	return start(o, nil)
+}
+
+// Memset sets n bytes at dst+off to value, on the compute stream by
+// default.
+func (s *Scheduler) Memset(dst cuda.DevicePtr, off, n int, value byte, opts ...OpOption) *Op[struct{}] {
+	o := newOp[struct{}](s, "Memset", s.compute, opts)
+	o.c.enqueue = func(st cuda.Stream) error { return st.Memset(dst, off, n, value) }
+	return start(o, nil)
+}
+
+// Launch launches kernel k with the given configuration and arguments, on
+// the compute stream by default. The device checks the arguments against
+// the kernel's parameters before anything is submitted.
+func (s *Scheduler) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args []cuda.Arg, opts ...OpOption) *Op[struct{}] {
+	name := "Launch"
+	var err error
+	if k == nil {
+		err = cuda.Errorf(name, cuda.ErrInvalidValue, "nil kernel")
+	} else {
+		name += " " + k.Spec().Name
+	}
+	o := newOp[struct{}](s, name, s.compute, opts)
+	o.c.enqueue = func(st cuda.Stream) error { return st.Launch(k, cfg, args...) }
+	return start(o, err)
+}
+
+// Alloc allocates size bytes of device memory from the scheduler's
+// stream-ordered pool, on the compute stream by default: the memory may be
+// used by work submitted to that stream after the Op, or to any stream
+// that depends on the Op. The Op settles with the pointer.
+func (s *Scheduler) Alloc(size int, opts ...OpOption) *Op[cuda.DevicePtr] {
+	o := newOp[cuda.DevicePtr](s, "Alloc", s.compute, opts)
+	o.c.enqueue = func(st cuda.Stream) error {
+		p, err := s.pool().Alloc(st, size)
+		o.val = p // read by the loop after the op is queued
+		return err
+	}
+	return start(o, nil)
+}
+
+// Free returns memory from Alloc to the pool at this point of the compute
+// stream (or the chosen stream): work submitted before it may still use the
+// memory, work after it must not.
+func (s *Scheduler) Free(p cuda.DevicePtr, opts ...OpOption) *Op[struct{}] {
+	o := newOp[struct{}](s, "Free", s.compute, opts)
+	o.c.enqueue = func(st cuda.Stream) error { return s.pool().Free(st, p) }
+	return start(o, nil)
+}
+
+// pool returns the scheduler's device memory pool, made on first use.
+func (s *Scheduler) pool() *cuda.MemPool {
+	s.poolOnce.Do(func() { s.mem = cuda.NewMemPool(s.dev) })
+	return s.mem
+}

@@ -1,0 +1,551 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coawait/coawait/cuda"
+	"github.com/coawait/coawait/future"
+)
+
+// ErrClosed is the error of an operation submitted to a closed scheduler.
+var ErrClosed = errors.New("scheduler: closed")
+
+// ErrForeign is the error of an operation that names a buffer, stream or
+// dependency of another scheduler or device.
+var ErrForeign = errors.New("scheduler: belongs to another scheduler")
+
+// ErrUnsupported is returned by New for a policy the device cannot serve.
+var ErrUnsupported = errors.New("scheduler: not supported by this device")
+
+// Policy selects how the loop learns that device work is done. Each trades
+// CPU for latency differently; the package benchmarks measure both.
+type Policy int
+
+const (
+	// Adaptive (the default) parks the loop when nothing is pending; after
+	// activity it polls the pending events, yielding the processor between
+	// polls, for a short while, then sleeps between polls with an
+	// exponential back-off. Low latency while work flows, no CPU when idle.
+	Adaptive Policy = iota
+	// Spin polls without sleeping while anything is pending (yielding the
+	// processor between polls): the lowest latency, a busy core while work
+	// is in flight. It still parks when nothing is pending.
+	Spin
+	// Blocking waits in the device's synchronize call for the oldest
+	// pending operation: no polling at all, at the price of a blocked OS
+	// thread inside the driver and the wake-up latency of the driver.
+	Blocking
+	// HostCallback asks the device to call back when each operation is
+	// done (cuda.HostFuncLauncher), with no events and no polling. New
+	// returns ErrUnsupported if the device's streams cannot do that.
+	HostCallback
+)
+
+func (p Policy) String() string {
+	switch p {
+	case Adaptive:
+		return "adaptive"
+	case Spin:
+		return "spin"
+	case Blocking:
+		return "blocking"
+	case HostCallback:
+		return "host-callback"
+	}
+	return fmt.Sprintf("Policy(%d)", int(p))
+}
+
+// An Option configures a Scheduler.
+type Option func(*options)
+
+type options struct {
+	policy     Policy
+	spinPolls  int
+	maxBackoff time.Duration
+	spans      int
+}
+
+// WithPolicy selects the completion policy (default Adaptive).
+func WithPolicy(p Policy) Option { return func(o *options) { o.policy = p } }
+
+// WithSpin sets how many polls the Adaptive loop makes, yielding between
+// them, before it starts to sleep, and the longest sleep of its back-off.
+// The defaults are 200 polls and 1ms.
+func WithSpin(polls int, maxBackoff time.Duration) Option {
+	return func(o *options) { o.spinPolls, o.maxBackoff = polls, maxBackoff }
+}
+
+// WithSpans keeps the last n operations' spans, with device start and end
+// times from timing events (see Scheduler.Spans). n == 0 (the default)
+// records none, and then events are created without timing, which is
+// cheaper.
+func WithSpans(n int) Option { return func(o *options) { o.spans = n } }
+
+// Scheduler turns device work into futures; see the package doc. Make one
+// with New. All methods are safe for concurrent use.
+type Scheduler struct {
+	dev  cuda.Device
+	opts options
+
+	in, compute, out *lane // the default streams, owned by the scheduler
+
+	lanesMu sync.Mutex
+	lanes   atomic.Pointer[[]*lane] // copy-on-write list of every lane
+
+	// pending counts operations submitted and not yet settled, including
+	// those waiting for a host dependency.
+	pending atomic.Int64
+	seq     atomic.Uint64 // submission order, for Blocking's oldest-first
+
+	wake   chan struct{} // capacity 1: nudges a parked loop
+	parked atomic.Bool
+	closed atomic.Bool
+	quit   chan struct{} // closed by Close once nothing is pending
+	done   chan struct{} // closed when the loop and dispatcher have ended
+
+	evMu   sync.Mutex
+	events []cuda.Event // idle events, for reuse
+
+	// completions, for HostCallback: operations the device reported done.
+	compMu      sync.Mutex
+	completions []completion
+
+	ref cuda.Event // with spans: the device time origin, recorded by New
+
+	poolOnce sync.Once
+	mem      *cuda.MemPool // stream-ordered device memory for Alloc and Free
+
+	disp dispatcher
+	m    metrics
+	tr   spanRing
+}
+
+type completion struct {
+	c   *opCore
+	err error
+}
+
+// lane is one stream and the FIFO of its pending operations. Submitters
+// hold mu across enqueueing on the stream, recording the event and
+// appending to q, so the queue's order is the stream's order.
+type lane struct {
+	st    cuda.Stream
+	owned bool
+	mu    sync.Mutex
+	q     []*opCore
+	head  int
+}
+
+func (l *lane) peek() *opCore {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.head == len(l.q) {
+		return nil
+	}
+	return l.q[l.head]
+}
+
+func (l *lane) pop() {
+	l.mu.Lock()
+	l.q[l.head] = nil
+	l.head++
+	if l.head == len(l.q) {
+		l.q, l.head = l.q[:0], 0
+	}
+	l.mu.Unlock()
+}
+
+// New returns a scheduler for dev with its own copy-in, compute and
+// copy-out streams, and starts its loop. The scheduler does not own dev:
+// close the scheduler before the device.
+func New(dev cuda.Device, opts ...Option) (*Scheduler, error) {
+	if dev == nil {
+		return nil, errors.New("scheduler: New called with a nil device")
+	}
+	o := options{spinPolls: 200, maxBackoff: time.Millisecond}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.policy < Adaptive || o.policy > HostCallback {
+		return nil, fmt.Errorf("scheduler: unknown policy %v", o.policy)
+	}
+	if o.spinPolls < 0 || o.maxBackoff < 0 || o.spans < 0 {
+		return nil, errors.New("scheduler: negative spin polls, back-off or span count")
+	}
+	if o.spans > 0 && !dev.Properties().TimingEvents {
+		return nil, fmt.Errorf("scheduler: spans need timing events: %w", ErrUnsupported)
+	}
+	s := &Scheduler{
+		dev:  dev,
+		opts: o,
+		wake: make(chan struct{}, 1),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	s.tr.init(o.spans)
+	lanes := make([]*lane, 0, 3)
+	for _, dst := range []**lane{&s.in, &s.compute, &s.out} {
+		st, err := dev.NewStream(0)
+		if err != nil {
+			for _, l := range lanes {
+				l.st.Close()
+			}
+			return nil, fmt.Errorf("scheduler: New: %w", err)
+		}
+		*dst = &lane{st: st, owned: true}
+		lanes = append(lanes, *dst)
+	}
+	if o.policy == HostCallback {
+		if _, ok := s.in.st.(cuda.HostFuncLauncher); !ok {
+			for _, l := range lanes {
+				l.st.Close()
+			}
+			return nil, fmt.Errorf("scheduler: host-callback policy: device streams cannot launch host functions: %w", ErrUnsupported)
+		}
+	}
+	s.lanes.Store(&lanes)
+	if o.spans > 0 {
+		ev, err := dev.NewEvent(0)
+		if err == nil {
+			err = s.compute.st.RecordEvent(ev)
+		}
+		if err != nil {
+			for _, l := range lanes {
+				l.st.Close()
+			}
+			return nil, fmt.Errorf("scheduler: New: reference event: %w", err)
+		}
+		s.ref = ev
+	}
+	s.disp.start()
+	go s.loop()
+	return s, nil
+}
+
+// Device returns the device the scheduler drives.
+func (s *Scheduler) Device() cuda.Device { return s.dev }
+
+// laneFor returns the lane of stream st, adding it on first use.
+func (s *Scheduler) laneFor(st cuda.Stream) *lane {
+	for _, l := range *s.lanes.Load() {
+		if l.st == st {
+			return l
+		}
+	}
+	s.lanesMu.Lock()
+	defer s.lanesMu.Unlock()
+	old := *s.lanes.Load()
+	for _, l := range old {
+		if l.st == st {
+			return l
+		}
+	}
+	l := &lane{st: st}
+	lanes := append(old[:len(old):len(old)], l)
+	s.lanes.Store(&lanes)
+	return l
+}
+
+// event returns an idle event, creating one if none is idle.
+func (s *Scheduler) event() (cuda.Event, error) {
+	s.evMu.Lock()
+	if n := len(s.events); n > 0 {
+		ev := s.events[n-1]
+		s.events = s.events[:n-1]
+		s.evMu.Unlock()
+		return ev, nil
+	}
+	s.evMu.Unlock()
+	var flags cuda.EventFlags
+	if s.opts.spans == 0 {
+		flags = cuda.EventDisableTiming
+	}
+	return s.dev.NewEvent(flags)
+}
+
+func (s *Scheduler) putEvent(ev cuda.Event) {
+	if ev == nil {
+		return
+	}
+	s.evMu.Lock()
+	s.events = append(s.events, ev)
+	s.evMu.Unlock()
+}
+
+// nudge wakes the loop if it is parked.
+func (s *Scheduler) nudge() {
+	if s.parked.Load() {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// loop is the scheduler's event loop; it runs until Close.
+func (s *Scheduler) loop() {
+	defer close(s.done)
+	defer s.disp.stop()
+	spins := 0
+	backoff := time.Microsecond
+	for {
+		busy := time.Now()
+		n := s.poll()
+		s.m.busy.Add(int64(time.Since(busy)))
+		if s.pending.Load() == 0 {
+			if s.closed.Load() {
+				s.release()
+				return
+			}
+			s.park()
+			spins, backoff = 0, time.Microsecond
+			continue
+		}
+		if n > 0 {
+			spins, backoff = 0, time.Microsecond
+			continue
+		}
+		switch s.opts.policy {
+		case Spin:
+			runtime.Gosched()
+		case Blocking:
+			s.blockOnOldest()
+		case HostCallback:
+			s.park()
+		default:
+			if spins < s.opts.spinPolls {
+				spins++
+				runtime.Gosched()
+				continue
+			}
+			s.m.sleeps.Add(1)
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-s.wake:
+				t.Stop()
+			}
+			backoff = min(2*backoff, s.opts.maxBackoff)
+		}
+	}
+}
+
+// park blocks the loop until a submission, a host-callback completion or
+// Close nudges it.
+func (s *Scheduler) park() {
+	s.parked.Store(true)
+	// Recheck after announcing: a submitter that saw parked == false has
+	// already made its work visible, so one of us sees the other.
+	if s.hasWork() {
+		s.parked.Store(false)
+		return
+	}
+	s.m.parks.Add(1)
+	select {
+	case <-s.wake:
+	case <-s.quit:
+	}
+	s.parked.Store(false)
+}
+
+// hasWork reports whether the loop has something to look at now.
+func (s *Scheduler) hasWork() bool {
+	if s.opts.policy == HostCallback {
+		s.compMu.Lock()
+		defer s.compMu.Unlock()
+		return len(s.completions) > 0 || (s.closed.Load() && s.pending.Load() == 0)
+	}
+	return s.pending.Load() > 0 || s.closed.Load()
+}
+
+// poll settles every operation that is done and reports how many it
+// settled.
+func (s *Scheduler) poll() int {
+	if s.opts.policy == HostCallback {
+		s.compMu.Lock()
+		cs := s.completions
+		s.completions = nil
+		s.compMu.Unlock()
+		for _, c := range cs {
+			s.settle(c.c, c.err)
+		}
+		return len(cs)
+	}
+	n := 0
+	for _, l := range *s.lanes.Load() {
+		for {
+			c := l.peek()
+			if c == nil {
+				break
+			}
+			s.m.polls.Add(1)
+			done, err := c.ev.Query()
+			if !done && err == nil {
+				break
+			}
+			l.pop()
+			s.settle(c, err)
+			n++
+		}
+	}
+	return n
+}
+
+// blockOnOldest waits in the device for the oldest pending operation.
+func (s *Scheduler) blockOnOldest() {
+	var oldest *opCore
+	for _, l := range *s.lanes.Load() {
+		if c := l.peek(); c != nil && (oldest == nil || c.seq < oldest.seq) {
+			oldest = c
+		}
+	}
+	if oldest == nil {
+		// Only operations waiting for host dependencies are pending.
+		s.park()
+		return
+	}
+	s.m.syncs.Add(1)
+	oldest.ev.Synchronize() // its error, if any, is reported by the next poll
+}
+
+// settle finishes c's operation with the device's err (nil on success) and
+// releases its event.
+func (s *Scheduler) settle(c *opCore, err error) {
+	now := time.Now()
+	if ts, ok := c.ev.(completedAter); ok {
+		if at, ok := ts.CompletedAt(); ok {
+			s.m.latency.observe(now.Sub(at))
+		}
+	}
+	if err != nil {
+		err = c.errorf(err)
+		s.m.failed.Add(1)
+	} else {
+		s.m.completed.Add(1)
+	}
+	s.tr.record(s, c, err)
+	c.finishTask()
+	cbs := c.fin.finish(err)
+	// Clear the event only after the future has settled: a dependent that
+	// finds no event relies on the future's result being final.
+	c.mu.Lock()
+	ev := c.ev
+	c.ev = nil
+	c.mu.Unlock()
+	s.putEvent(ev)
+	s.putEvent(c.startEv)
+	c.startEv = nil
+	if !cbs.Empty() {
+		s.disp.push(cbs)
+	}
+	s.pending.Add(-1)
+}
+
+// completedAter is implemented by events that know when the device
+// finished them (the simulator's), for the completion-to-wake histogram.
+type completedAter interface {
+	CompletedAt() (time.Time, bool)
+}
+
+// release frees the scheduler's events and streams once the loop ends.
+func (s *Scheduler) release() {
+	s.evMu.Lock()
+	evs := s.events
+	s.events = nil
+	s.evMu.Unlock()
+	for _, ev := range evs {
+		ev.Close()
+	}
+	if s.ref != nil {
+		s.ref.Close()
+	}
+	if s.mem != nil {
+		s.mem.Close()
+	}
+	for _, l := range *s.lanes.Load() {
+		if l.owned {
+			l.st.Close()
+		}
+	}
+}
+
+// Close stops the scheduler: operations submitted afterwards fail with
+// ErrClosed; operations already submitted run to completion (or fail, if
+// the device fails) and settle; then the loop and dispatcher end and the
+// scheduler's own streams and events are released. Close returns once all
+// of that is done. An operation still waiting for a host dependency when
+// Close is called fails with ErrClosed once that dependency settles, and
+// Close does not wait for it. Closing twice returns ErrClosed.
+func (s *Scheduler) Close() error {
+	if s.closed.Swap(true) {
+		return ErrClosed
+	}
+	close(s.quit)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	<-s.done
+	return nil
+}
+
+// dispatcher runs continuations off the loop, in the order the loop
+// settled their futures.
+type dispatcher struct {
+	mu      sync.Mutex
+	q       []future.Callbacks
+	signal  chan struct{} // capacity 1
+	stopped chan struct{}
+	stopReq atomic.Bool
+}
+
+func (d *dispatcher) start() {
+	d.signal = make(chan struct{}, 1)
+	d.stopped = make(chan struct{})
+	go d.run()
+}
+
+func (d *dispatcher) push(cbs future.Callbacks) {
+	d.mu.Lock()
+	d.q = append(d.q, cbs)
+	d.mu.Unlock()
+	select {
+	case d.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dispatcher) run() {
+	defer close(d.stopped)
+	for {
+		d.mu.Lock()
+		q := d.q
+		d.q = nil
+		d.mu.Unlock()
+		for _, cbs := range q {
+			cbs.Run()
+		}
+		if len(q) > 0 {
+			continue
+		}
+		if d.stopReq.Load() {
+			return
+		}
+		<-d.signal
+	}
+}
+
+// stop ends the dispatcher after it has run everything pushed so far.
+func (d *dispatcher) stop() {
+	d.stopReq.Store(true)
+	select {
+	case d.signal <- struct{}{}:
+	default:
+	}
+	<-d.stopped
+}
