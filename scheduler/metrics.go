@@ -37,9 +37,9 @@ type Metrics struct {
 // metrics are the live counters behind Metrics.
 type metrics struct {
 	submitted, completed, failed, rejected atomic.Int64
-	polls, parks, sleeps, syncs          atomic.Int64
-	busy                                 atomic.Int64 // nanoseconds
-	latency                              histogram
+	polls, parks, sleeps, syncs            atomic.Int64
+	busy                                   atomic.Int64 // nanoseconds
+	latency                                histogram
 }
 
 // Metrics returns a snapshot of the scheduler's counters.

@@ -18,7 +18,7 @@ import (
 type Op[T any] struct {
 	*future.Future[T]
 
-	p    future.Promise[T]
+	p   future.Promise[T]
 	val T // the value the future settles with on success
 	c   opCore
 }
