@@ -36,16 +36,16 @@ type Metrics struct {
 
 // metrics are the live counters behind Metrics.
 type metrics struct {
-	submitted, completed, failed, rejected atomic.Int64
-	polls, parks, sleeps, syncs            atomic.Int64
-	busy                                   atomic.Int64 // nanoseconds
-	latency                                histogram
+	completed, failed, rejected atomic.Int64
+	polls, parks, sleeps, syncs atomic.Int64
+	busy                        atomic.Int64 // nanoseconds
+	latency                     histogram
 }
 
 // Metrics returns a snapshot of the scheduler's counters.
 func (s *Scheduler) Metrics() Metrics {
 	return Metrics{
-		Submitted:   s.m.submitted.Load(),
+		Submitted:   int64(s.seq.Load()),
 		Completed:   s.m.completed.Load(),
 		Failed:      s.m.failed.Load(),
 		Rejected:    s.m.rejected.Load(),
@@ -59,21 +59,43 @@ func (s *Scheduler) Metrics() Metrics {
 	}
 }
 
-// numBuckets covers 1ns to about 1000s in powers of two.
-const numBuckets = 40
+// A histogram has log-linear buckets: subBuckets per power of two, so a
+// bucket's upper edge is at most 25% above any value in it. Bucket 0 holds
+// durations under subBuckets ns (exactly, one ns per bucket below that).
+const (
+	subBits    = 2
+	subBuckets = 1 << subBits
+	numBuckets = 64 * subBuckets
+)
 
-// histogram is a lock-free histogram with power-of-two buckets: bucket i
-// counts durations d with 2^(i-1) <= d < 2^i nanoseconds (bucket 0: d < 1).
+// bucketOf returns the bucket of d.
+func bucketOf(d time.Duration) int {
+	if d < subBuckets {
+		return int(max(d, 0))
+	}
+	v := uint64(d)
+	exp := bits.Len64(v) - 1 // v is in [2^exp, 2^(exp+1))
+	sub := int(v>>(exp-subBits)) & (subBuckets - 1)
+	return (exp-subBits+1)*subBuckets + sub
+}
+
+// upperEdge returns the smallest duration above every value of bucket i.
+func upperEdge(i int) time.Duration {
+	if i < subBuckets {
+		return time.Duration(i + 1)
+	}
+	exp := i/subBuckets + subBits - 1
+	sub := uint64(i % subBuckets)
+	return time.Duration((subBuckets + sub + 1) << (exp - subBits))
+}
+
+// histogram is a lock-free log-linear histogram of durations.
 type histogram struct {
 	counts [numBuckets]atomic.Int64
 }
 
 func (h *histogram) observe(d time.Duration) {
-	i := 0
-	if d > 0 {
-		i = min(bits.Len64(uint64(d)), numBuckets-1)
-	}
-	h.counts[i].Add(1)
+	h.counts[min(bucketOf(d), numBuckets-1)].Add(1)
 }
 
 func (h *histogram) snapshot() Histogram {
@@ -84,9 +106,8 @@ func (h *histogram) snapshot() Histogram {
 	return out
 }
 
-// Histogram is a distribution of durations in power-of-two buckets:
-// Counts[i] counts durations of at least 2^(i-1) and less than 2^i
-// nanoseconds (Counts[0]: under 1ns).
+// Histogram is a distribution of durations in log-linear buckets: four per
+// power of two, so each bucket's upper edge is within 25% of its values.
 type Histogram struct {
 	Counts [numBuckets]int64
 }
@@ -101,23 +122,20 @@ func (h Histogram) Total() int64 {
 }
 
 // Quantile returns an upper bound of the q-th quantile (0 < q <= 1): the
-// upper edge of the bucket that holds it, so the true value is at most
-// this and more than half of it. It returns 0 for an empty histogram.
+// upper edge of the bucket that holds it, at most 25% above the true
+// value. It returns 0 for an empty histogram.
 func (h Histogram) Quantile(q float64) time.Duration {
 	total := h.Total()
 	if total == 0 || q <= 0 {
 		return 0
 	}
-	rank := int64(math.Ceil(q * float64(total)))
+	rank := int64(math.Ceil(min(q, 1) * float64(total)))
 	var seen int64
 	for i, c := range h.Counts {
 		seen += c
 		if seen >= rank {
-			if i == 0 {
-				return 1
-			}
-			return time.Duration(uint64(1) << i)
+			return upperEdge(i)
 		}
 	}
-	return time.Duration(uint64(1) << (numBuckets - 1))
+	return upperEdge(numBuckets - 1)
 }

@@ -67,14 +67,14 @@ func OnStream(st cuda.Stream) OpOption {
 
 // opCore is the untyped part of an operation.
 type opCore struct {
-	s       *Scheduler
-	name    string
-	lane    *lane
-	fin     finisher // the Op, to settle it
-	enqueue func(st cuda.Stream) error
-	deps    []future.Awaitable
-	optErr  error  // a bad option: the op fails without being submitted
-	seq     uint64 // submission order; written under lane.mu before the op is queued
+	s      *Scheduler
+	name   string
+	lane   *lane
+	fin    finisher // the Op, to settle it
+	args   params   // what to enqueue
+	deps   []future.Awaitable
+	optErr error  // a bad option: the op fails without being submitted
+	seq    uint64 // submission order; written under lane.mu before the op is queued
 
 	mu sync.Mutex // guards ev against dependents reading it
 	ev cuda.Event // recorded after the operation; nil once settled
@@ -87,6 +87,71 @@ type opCore struct {
 type finisher interface {
 	finish(err error) future.Callbacks
 	core() *opCore
+	setPtr(p cuda.DevicePtr)
+}
+
+// setPtr sets the value of an Op[cuda.DevicePtr] (Alloc's result).
+func (o *Op[T]) setPtr(p cuda.DevicePtr) {
+	if v, ok := any(&o.val).(*cuda.DevicePtr); ok {
+		*v = p
+	}
+}
+
+type opKind uint8
+
+const (
+	opHtoD opKind = iota
+	opDtoH
+	opDtoD
+	opMemset
+	opLaunch
+	opAlloc
+	opFree
+)
+
+// params are an operation's arguments, kept in the operation rather than
+// in a closure, which would cost an allocation per operation.
+type params struct {
+	kind           opKind
+	value          byte
+	dst, src       cuda.DevicePtr
+	host           *cuda.HostBuffer
+	dstOff, srcOff int
+	n              int
+	kernel         cuda.Kernel
+	cfg            cuda.LaunchConfig
+	args           []cuda.Arg
+}
+
+// run enqueues the operation on st.
+func (c *opCore) run(st cuda.Stream) error {
+	a := &c.args
+	switch a.kind {
+	case opHtoD:
+		return st.CopyHtoD(a.dst, a.dstOff, a.host, a.srcOff, a.n)
+	case opDtoH:
+		return st.CopyDtoH(a.host, a.dstOff, a.src, a.srcOff, a.n)
+	case opDtoD:
+		return st.CopyDtoD(a.dst, a.dstOff, a.src, a.srcOff, a.n)
+	case opMemset:
+		return st.Memset(a.dst, a.dstOff, a.n, a.value)
+	case opLaunch:
+		return st.Launch(a.kernel, a.cfg, a.args...)
+	case opAlloc:
+		p, err := c.s.pool().Alloc(st, a.n)
+		c.fin.setPtr(p) // read by the loop after the op is queued
+		return err
+	default:
+		return c.s.pool().Free(st, a.dst)
+	}
+}
+
+// opName names the operation in errors and traces.
+func (c *opCore) opName() string {
+	if c.args.kind == opLaunch && c.args.kernel != nil {
+		return c.name + " " + c.args.kernel.Spec().Name
+	}
+	return c.name
 }
 
 func (o *Op[T]) finish(err error) future.Callbacks {
@@ -103,10 +168,11 @@ type deviceOp interface {
 
 func (c *opCore) errorf(err error) error {
 	var oe *OpError
-	if errors.As(err, &oe) && oe.Op == c.name {
+	name := c.opName()
+	if errors.As(err, &oe) && oe.Op == name {
 		return err
 	}
-	return &OpError{Op: c.name, Err: err}
+	return &OpError{Op: name, Err: err}
 }
 
 func (c *opCore) finishTask() {
@@ -117,7 +183,7 @@ func (c *opCore) finishTask() {
 }
 
 // newOp makes an operation named name on lane def (or the stream its
-// options choose). The caller sets its enqueue function and calls start.
+// options choose). The caller sets its arguments and calls start.
 func newOp[T any](s *Scheduler, name string, def *lane, opts []OpOption) *Op[T] {
 	o := &Op[T]{}
 	o.Future = o.p.Future()
@@ -205,7 +271,6 @@ func (s *Scheduler) submit(c *opCore) {
 		s.reject(c, err)
 		return
 	}
-	s.m.submitted.Add(1)
 	s.nudge()
 }
 
@@ -248,7 +313,7 @@ func (s *Scheduler) enqueue(c *opCore) error {
 		}
 		c.startEv, c.submitted = ev, time.Now()
 	}
-	if err := c.enqueue(l.st); err != nil {
+	if err := c.run(l.st); err != nil {
 		return err
 	}
 	ev, err := s.event()
@@ -263,7 +328,7 @@ func (s *Scheduler) enqueue(c *opCore) error {
 		return err
 	}
 	if trace.IsEnabled() {
-		_, c.task = trace.NewTask(context.Background(), "coawait."+c.name)
+		_, c.task = trace.NewTask(context.Background(), "coawait."+c.opName())
 	}
 	c.mu.Lock()
 	c.ev = ev
@@ -315,7 +380,7 @@ func (s *Scheduler) checkHost(b *cuda.HostBuffer) error {
 // settles (cuda.HostBuffer refuses other use meanwhile).
 func (s *Scheduler) CopyHtoD(dst cuda.DevicePtr, dstOff int, src *cuda.HostBuffer, srcOff, n int, opts ...OpOption) *Op[struct{}] {
 	o := newOp[struct{}](s, "CopyHtoD", s.in, opts)
-	o.c.enqueue = func(st cuda.Stream) error { return st.CopyHtoD(dst, dstOff, src, srcOff, n) }
+	o.c.args = params{kind: opHtoD, dst: dst, dstOff: dstOff, host: src, srcOff: srcOff, n: n}
 	return start(o, s.checkHost(src))
 }
 
@@ -324,7 +389,7 @@ func (s *Scheduler) CopyHtoD(dst cuda.DevicePtr, dstOff int, src *cuda.HostBuffe
 func (s *Scheduler) CopyDtoH(dst *cuda.HostBuffer, dstOff int, src cuda.DevicePtr, srcOff, n int, opts ...OpOption) *Op[*cuda.HostBuffer] {
 	o := newOp[*cuda.HostBuffer](s, "CopyDtoH", s.out, opts)
 	o.val = dst
-	o.c.enqueue = func(st cuda.Stream) error { return st.CopyDtoH(dst, dstOff, src, srcOff, n) }
+	o.c.args = params{kind: opDtoH, host: dst, dstOff: dstOff, src: src, srcOff: srcOff, n: n}
 	return start(o, s.checkHost(dst))
 }
 
@@ -332,7 +397,7 @@ func (s *Scheduler) CopyDtoH(dst *cuda.HostBuffer, dstOff int, src cuda.DevicePt
 // stream by default.
 func (s *Scheduler) CopyDtoD(dst cuda.DevicePtr, dstOff int, src cuda.DevicePtr, srcOff, n int, opts ...OpOption) *Op[struct{}] {
 	o := newOp[struct{}](s, "CopyDtoD", s.compute, opts)
-	o.c.enqueue = func(st cuda.Stream) error { return st.CopyDtoD(dst, dstOff, src, srcOff, n) }
+	o.c.args = params{kind: opDtoD, dst: dst, dstOff: dstOff, src: src, srcOff: srcOff, n: n}
 	return start(o, nil)
 }
 
@@ -340,23 +405,21 @@ func (s *Scheduler) CopyDtoD(dst cuda.DevicePtr, dstOff int, src cuda.DevicePtr,
 // default.
 func (s *Scheduler) Memset(dst cuda.DevicePtr, off, n int, value byte, opts ...OpOption) *Op[struct{}] {
 	o := newOp[struct{}](s, "Memset", s.compute, opts)
-	o.c.enqueue = func(st cuda.Stream) error { return st.Memset(dst, off, n, value) }
+	o.c.args = params{kind: opMemset, dst: dst, dstOff: off, n: n, value: value}
 	return start(o, nil)
 }
 
 // Launch launches kernel k with the given configuration and arguments, on
 // the compute stream by default. The device checks the arguments against
-// the kernel's parameters before anything is submitted.
+// the kernel's parameters before anything is submitted. args must not be
+// modified until the Op settles.
 func (s *Scheduler) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args []cuda.Arg, opts ...OpOption) *Op[struct{}] {
-	name := "Launch"
 	var err error
 	if k == nil {
-		err = cuda.Errorf(name, cuda.ErrInvalidValue, "nil kernel")
-	} else {
-		name += " " + k.Spec().Name
+		err = cuda.Errorf("Launch", cuda.ErrInvalidValue, "nil kernel")
 	}
-	o := newOp[struct{}](s, name, s.compute, opts)
-	o.c.enqueue = func(st cuda.Stream) error { return st.Launch(k, cfg, args...) }
+	o := newOp[struct{}](s, "Launch", s.compute, opts)
+	o.c.args = params{kind: opLaunch, kernel: k, cfg: cfg, args: args}
 	return start(o, err)
 }
 
@@ -366,11 +429,7 @@ func (s *Scheduler) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args []cuda.Arg
 // that depends on the Op. The Op settles with the pointer.
 func (s *Scheduler) Alloc(size int, opts ...OpOption) *Op[cuda.DevicePtr] {
 	o := newOp[cuda.DevicePtr](s, "Alloc", s.compute, opts)
-	o.c.enqueue = func(st cuda.Stream) error {
-		p, err := s.pool().Alloc(st, size)
-		o.val = p // read by the loop after the op is queued
-		return err
-	}
+	o.c.args = params{kind: opAlloc, n: size}
 	return start(o, nil)
 }
 
@@ -379,7 +438,7 @@ func (s *Scheduler) Alloc(size int, opts ...OpOption) *Op[cuda.DevicePtr] {
 // memory, work after it must not.
 func (s *Scheduler) Free(p cuda.DevicePtr, opts ...OpOption) *Op[struct{}] {
 	o := newOp[struct{}](s, "Free", s.compute, opts)
-	o.c.enqueue = func(st cuda.Stream) error { return s.pool().Free(st, p) }
+	o.c.args = params{kind: opFree, dst: p}
 	return start(o, nil)
 }
 

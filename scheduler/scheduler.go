@@ -65,21 +65,28 @@ type Option func(*options)
 
 type options struct {
 	policy     Policy
-	spinPolls  int
+	spinWindow time.Duration
 	maxBackoff time.Duration
 	spans      int
 }
 
+// maxSpinPolls bounds the Adaptive spin by count as well as by time: under
+// testing/synctest the clock stands still while the loop spins.
+const maxSpinPolls = 10_000
+
 // WithPolicy selects the completion policy (default Adaptive).
 func WithPolicy(p Policy) Option { return func(o *options) { o.policy = p } }
 
-// WithSpin sets how many polls the Adaptive loop makes, yielding between
-// them, before it starts to sleep, and the longest sleep of its back-off.
-// The defaults are 200 polls and 100µs: a completion is noticed at most
-// about 100µs late, and a loop waiting for long work wakes at most 10,000
-// times a second.
-func WithSpin(polls int, maxBackoff time.Duration) Option {
-	return func(o *options) { o.spinPolls, o.maxBackoff = polls, maxBackoff }
+// WithSpin sets how long after its last completion or submission the
+// Adaptive loop keeps polling, yielding the processor between polls, before
+// it starts to sleep between polls, and the longest sleep of its back-off.
+// The defaults are 200µs and 100µs. While work completes at least every
+// 200µs, completions are noticed within microseconds at the cost of a busy
+// core; beyond that the loop wakes at most every 100µs (on Linux the
+// runtime rounds a sleep up to 1ms when every processor is idle, so waits
+// for long work are noticed up to about a millisecond late).
+func WithSpin(window, maxBackoff time.Duration) Option {
+	return func(o *options) { o.spinWindow, o.maxBackoff = window, maxBackoff }
 }
 
 // WithSpans keeps the last n operations' spans, with device start and end
@@ -169,15 +176,15 @@ func New(dev cuda.Device, opts ...Option) (*Scheduler, error) {
 	if dev == nil {
 		return nil, errors.New("scheduler: New called with a nil device")
 	}
-	o := options{spinPolls: 200, maxBackoff: 100 * time.Microsecond}
+	o := options{spinWindow: 200 * time.Microsecond, maxBackoff: 100 * time.Microsecond}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.policy < Adaptive || o.policy > HostCallback {
 		return nil, fmt.Errorf("scheduler: unknown policy %v", o.policy)
 	}
-	if o.spinPolls < 0 || o.maxBackoff < 0 || o.spans < 0 {
-		return nil, errors.New("scheduler: negative spin polls, back-off or span count")
+	if o.spinWindow < 0 || o.maxBackoff <= 0 || o.spans < 0 {
+		return nil, errors.New("scheduler: negative spin window or span count, or a back-off that is not positive")
 	}
 	if o.spans > 0 && !dev.Properties().TimingEvents {
 		return nil, fmt.Errorf("scheduler: spans need timing events: %w", ErrUnsupported)
@@ -293,7 +300,10 @@ func (s *Scheduler) nudge() {
 func (s *Scheduler) loop() {
 	defer close(s.done)
 	defer s.disp.stop()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	spins := 0
+	active := time.Now() // last completion or wake
 	backoff := time.Microsecond
 	for {
 		busy := time.Now()
@@ -305,11 +315,11 @@ func (s *Scheduler) loop() {
 				return
 			}
 			s.park()
-			spins, backoff = 0, time.Microsecond
+			spins, backoff, active = 0, time.Microsecond, time.Now()
 			continue
 		}
 		if n > 0 {
-			spins, backoff = 0, time.Microsecond
+			spins, backoff, active = 0, time.Microsecond, time.Now()
 			continue
 		}
 		switch s.opts.policy {
@@ -320,17 +330,18 @@ func (s *Scheduler) loop() {
 		case HostCallback:
 			s.park()
 		default:
-			if spins < s.opts.spinPolls {
+			if spins < maxSpinPolls && time.Since(active) < s.opts.spinWindow {
 				spins++
 				runtime.Gosched()
 				continue
 			}
 			s.m.sleeps.Add(1)
-			t := time.NewTimer(backoff)
+			timer.Reset(backoff)
 			select {
-			case <-t.C:
+			case <-timer.C:
 			case <-s.wake:
-				t.Stop()
+				timer.Stop()
+				spins, active = 0, time.Now()
 			}
 			backoff = min(2*backoff, s.opts.maxBackoff)
 		}

@@ -1,9 +1,11 @@
 package scheduler_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	rtrace "runtime/trace"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -251,14 +253,18 @@ func TestDeviceDependencyFailure(t *testing.T) {
 func TestSameStreamOrder(t *testing.T) {
 	e := newEnv(t, sim.Instant)
 	x := e.alloc(4)
+	// Hold the submissions until every continuation is registered, so that
+	// all of them run on the dispatcher, none on this goroutine.
+	gate, open := future.New[struct{}]()
 	var ops []*scheduler.Op[struct{}]
 	for i := range 50 {
-		ops = append(ops, e.s.Memset(x, 0, 4, byte(i)))
+		ops = append(ops, e.s.Memset(x, 0, 4, byte(i), scheduler.After(gate)))
 	}
 	var order []int
 	for i, op := range ops {
 		op.OnDone(func() { order = append(order, i) })
 	}
+	open.Resolve(struct{}{})
 	await[struct{}](t, ops[len(ops)-1])
 	out := e.host(0)
 	await[*cuda.HostBuffer](t, e.s.CopyDtoH(out, 0, x, 0, 4, scheduler.After(ops[len(ops)-1])))
@@ -421,7 +427,7 @@ func TestFaults(t *testing.T) {
 func TestAdaptiveDetection(t *testing.T) {
 	const maxBackoff = 50 * time.Microsecond
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t, sim.Modeled, scheduler.WithSpin(10, maxBackoff))
+		e := newEnv(t, sim.Modeled, scheduler.WithSpin(10*time.Microsecond, maxBackoff))
 		spin := e.kernel("spin")
 		one := cuda.LaunchConfig{Grid: cuda.Dim3{X: 1, Y: 1, Z: 1}, Block: cuda.Dim3{X: 1, Y: 1, Z: 1}}
 		for _, d := range []time.Duration{time.Microsecond, 100 * time.Microsecond, 7 * time.Millisecond} {
@@ -629,4 +635,20 @@ func ExampleScheduler() {
 	res, _ := buf.Float32s()
 	fmt.Println(res)
 	// Output: [10 20 30 40]
+}
+
+// With runtime/trace on, every operation is a trace task named after it,
+// so `go tool trace` shows device operations next to goroutines.
+func TestRuntimeTraceTasks(t *testing.T) {
+	var buf bytes.Buffer
+	if err := rtrace.Start(&buf); err != nil {
+		t.Skip("tracing unavailable:", err)
+	}
+	e := newEnv(t, sim.Instant)
+	x := e.alloc(64)
+	await[struct{}](t, e.s.Memset(x, 0, 64, 1))
+	rtrace.Stop()
+	if !bytes.Contains(buf.Bytes(), []byte("coawait.Memset")) {
+		t.Fatal("the trace has no coawait.Memset task")
+	}
 }

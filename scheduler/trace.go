@@ -43,7 +43,7 @@ func (r *spanRing) record(s *Scheduler, c *opCore, err error) {
 	if len(r.spans) == 0 || c.startEv == nil {
 		return
 	}
-	sp := Span{Name: c.name, Stream: s.laneIndex(c.lane), Submitted: c.submitted, Settled: time.Now(), Err: err}
+	sp := Span{Name: c.opName(), Stream: s.laneIndex(c.lane), Submitted: c.submitted, Settled: time.Now(), Err: err}
 	if err == nil && s.ref != nil {
 		start, err1 := s.dev.ElapsedTime(s.ref, c.startEv)
 		end, err2 := s.dev.ElapsedTime(s.ref, c.ev)
