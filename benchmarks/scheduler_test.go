@@ -286,6 +286,10 @@ func BenchmarkWakeLatency(b *testing.B) {
 // BenchmarkIdle: a scheduler with nothing to do for 100ms per iteration;
 // cpu-cores is the process CPU time over wall time while it idles.
 func BenchmarkIdle(b *testing.B) {
+	b.Run("coawait", benchIdle)
+}
+
+func benchIdle(b *testing.B) {
 	e := newSimEnv(b, sim.Modeled)
 	s, err := scheduler.New(e.dev)
 	if err != nil {

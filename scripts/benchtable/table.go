@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 type result struct {
 	work, impl string
 	metrics    map[string]float64 // unit → value, e.g. "ns/op" → 450
+	order      []string           // the units in the order of the line
 }
 
 // parse reads `go test -bench` output and returns its results in order of
@@ -56,6 +58,9 @@ func parse(r io.Reader) ([]result, error) {
 			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 				return nil, fmt.Errorf("line %d: value %q for %s is not a number", lineNo, fields[i], fields[i+1])
 			}
+			if _, dup := res.metrics[fields[i+1]]; !dup {
+				res.order = append(res.order, fields[i+1])
+			}
 			res.metrics[fields[i+1]] = v
 		}
 		out = append(out, res)
@@ -68,94 +73,83 @@ func parse(r io.Reader) ([]result, error) {
 
 type key struct{ work, impl string }
 
-// timeUnits are the metrics shown as ratios to the baseline, in this order.
-var timeUnits = []string{"ns/op", "ns-to-cancel"}
-
-// render writes one markdown table: a row per work and implementation, with
-// each time metric as its value and its ratio to the baseline
-// implementation of the same work (results repeated with -count are
-// averaged first).
+// render writes a markdown table for each work, in order of appearance: a
+// row per implementation (the baseline first) and, for each metric the
+// work reports, its value and — except for B/op and allocs/op — its ratio
+// to the baseline implementation of the same work. Results repeated with
+// -count are averaged first.
 func render(w io.Writer, results []result, baseline string) {
 	sums := map[key]map[string]float64{}
 	counts := map[key]int{}
-	var order []key
+	var works []string
+	impls := map[string][]string{}
+	units := map[string][]string{}
 	for _, r := range results {
 		k := key{r.work, r.impl}
+		if _, ok := impls[r.work]; !ok {
+			works = append(works, r.work)
+		}
 		if sums[k] == nil {
 			sums[k] = map[string]float64{}
-			order = append(order, k)
+			impls[r.work] = append(impls[r.work], r.impl)
 		}
 		counts[k]++
-		for u, v := range r.metrics {
-			sums[k][u] += v
+		for _, u := range r.order {
+			if !slices.Contains(units[r.work], u) {
+				units[r.work] = append(units[r.work], u)
+			}
+			sums[k][u] += r.metrics[u]
 		}
 	}
 	mean := func(k key, unit string) (float64, bool) {
 		v, ok := sums[k][unit]
 		return v / float64(counts[k]), ok
 	}
-	var units []string
-	for _, u := range timeUnits {
-		for _, k := range order {
-			if _, ok := sums[k][u]; ok {
-				units = append(units, u)
-				break
+	for wi, work := range works {
+		if wi > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "### %s\n\n", work)
+		is := impls[work]
+		sort.SliceStable(is, func(i, j int) bool { return is[i] == baseline && is[j] != baseline })
+		_, hasBase := sums[key{work, baseline}]
+		head, sep := "| impl |", "|---|"
+		for _, u := range units[work] {
+			head += " " + u + " |"
+			sep += "---:|"
+			if hasBase && ratioed(u) {
+				head += " ×" + baseline + " |"
+				sep += "---:|"
 			}
 		}
-	}
-	// Keep works in order of appearance, the baseline first in each.
-	sort.SliceStable(order, func(i, j int) bool {
-		wi, wj := firstIndex(order, order[i].work), firstIndex(order, order[j].work)
-		if wi != wj {
-			return wi < wj
-		}
-		return order[i].impl == baseline && order[j].impl != baseline
-	})
-	head := "| work | impl |"
-	sep := "|---|---|"
-	for _, u := range units {
-		head += " " + u + " | ratio to " + baseline + " |"
-		sep += "---:|---:|"
-	}
-	head += " B/op | allocs/op |"
-	sep += "---:|---:|"
-	fmt.Fprintln(w, head)
-	fmt.Fprintln(w, sep)
-	for _, k := range order {
-		row := "| " + k.work + " | " + k.impl + " |"
-		for _, u := range units {
-			v, ok := mean(k, u)
-			if !ok {
-				row += " | |"
-				continue
+		fmt.Fprintln(w, head)
+		fmt.Fprintln(w, sep)
+		for _, impl := range is {
+			k := key{work, impl}
+			row := "| " + impl + " |"
+			for _, u := range units[work] {
+				v, ok := mean(k, u)
+				if ok {
+					row += " " + format(v) + " |"
+				} else {
+					row += " |"
+				}
+				if !hasBase || !ratioed(u) {
+					continue
+				}
+				if b, okb := mean(key{work, baseline}, u); ok && okb && b != 0 {
+					row += fmt.Sprintf(" %.2f |", v/b)
+				} else {
+					row += " |"
+				}
 			}
-			row += " " + format(v) + " |"
-			b, ok := mean(key{k.work, baseline}, u)
-			if ok && b > 0 {
-				row += fmt.Sprintf(" %.2f× |", v/b)
-			} else {
-				row += " |"
-			}
+			fmt.Fprintln(w, row)
 		}
-		for _, u := range []string{"B/op", "allocs/op"} {
-			if v, ok := mean(k, u); ok {
-				row += " " + format(v) + " |"
-			} else {
-				row += " |"
-			}
-		}
-		fmt.Fprintln(w, row)
 	}
 }
 
-func firstIndex(ks []key, work string) int {
-	for i, k := range ks {
-		if k.work == work {
-			return i
-		}
-	}
-	return len(ks)
-}
+// ratioed reports whether a unit gets a ratio column.
+func ratioed(unit string) bool { return unit != "B/op" && unit != "allocs/op" }
 
 func format(v float64) string {
 	switch {

@@ -29,19 +29,27 @@ func TestParseAndRender(t *testing.T) {
 	render(&b, rs, "raw")
 	out := b.String()
 	for _, want := range []string{
-		"| work | impl | ns/op | ratio to raw | ns-to-cancel | ratio to raw | B/op | allocs/op |",
-		"| SpawnAwait | raw | 450 | 1.00× | | | 152 | 2 |",     // mean of the two runs
-		"| SpawnAwait | coawait | 440 | 0.98× | | | 192 | 2 |", // 440 / 450
-		"| Cancel | raw | 55738 | 1.00× | 100 | 1.00× |",
-		"| Cancel | errgroup | 64081 | 1.15× | 200 | 2.00× |",
+		"### SpawnAwait\n\n| impl | ns/op | ×raw | B/op | allocs/op |",
+		"| raw | 450 | 1.00 | 152 | 2 |",     // mean of the two runs
+		"| coawait | 440 | 0.98 | 192 | 2 |", // 440 / 450
+		"### Cancel\n\n| impl | ns/op | ×raw | ns-to-cancel | ×raw | B/op | allocs/op |",
+		"| raw | 55738 | 1.00 | 100 | 1.00 | 6165 | 215 |",
+		"| errgroup | 64081 | 1.15 | 200 | 2.00 | 6132 | 212 |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 	// The baseline row comes first within its work.
-	if strings.Index(out, "| Cancel | raw") > strings.Index(out, "| Cancel | errgroup") {
+	if strings.Index(out, "| raw | 55738") > strings.Index(out, "| errgroup | 64081") {
 		t.Errorf("baseline not first:\n%s", out)
+	}
+	// A work without the baseline has no ratio columns.
+	var nb strings.Builder
+	rs2, _ := parse(strings.NewReader("BenchmarkW/spin-2 10 5 ns/op 3 p50-µs\n"))
+	render(&nb, rs2, "raw")
+	if !strings.Contains(nb.String(), "| impl | ns/op | p50-µs |\n") {
+		t.Errorf("no-baseline table:\n%s", nb.String())
 	}
 }
 
