@@ -150,74 +150,89 @@ func BenchmarkResolveWake(b *testing.B) {
 const fanOut = 10_000
 
 // BenchmarkFanOut10k: start 10,000 small tasks and wait for all of them.
-func BenchmarkFanOut10k(b *testing.B) {
+func BenchmarkFanOut10k(b *testing.B) { benchFanOut(b, 0) }
+
+const limit = 8
+
+// BenchmarkFanOut10kLimit8: the same 10,000 tasks with at most 8 running at
+// once, the usual shape of a decode or I/O fan-out.
+func BenchmarkFanOut10kLimit8(b *testing.B) { benchFanOut(b, limit) }
+
+// benchFanOut runs fanOut tasks with at most limit at once (0: no limit)
+// in each implementation.
+func benchFanOut(b *testing.B, limit int) {
 	ctx := context.Background()
-	b.Run("raw", func(b *testing.B) {
+	task := func(n *atomic.Int64, i int) { n.Add(int64(work(i))) }
+	each := func(b *testing.B, round func(n *atomic.Int64) error) {
 		b.ReportAllocs()
 		for range b.N {
-			var wg sync.WaitGroup
 			var n atomic.Int64
+			if err := round(&n); err != nil {
+				b.Fatal(err)
+			}
+			sink.Add(n.Load())
+		}
+	}
+	b.Run("raw", func(b *testing.B) {
+		each(b, func(n *atomic.Int64) error {
+			var wg sync.WaitGroup
+			var sem chan struct{}
+			if limit > 0 {
+				sem = make(chan struct{}, limit)
+			}
 			for i := range fanOut {
+				if sem != nil {
+					sem <- struct{}{}
+				}
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					n.Add(int64(work(i)))
+					task(n, i)
+					if sem != nil {
+						<-sem
+					}
 				}()
 			}
 			wg.Wait()
-			sink.Add(n.Load())
-		}
+			return nil
+		})
 	})
 	b.Run("coawait", func(b *testing.B) {
-		b.ReportAllocs()
-		for range b.N {
+		each(b, func(n *atomic.Int64) error {
 			s, _ := async.NewScope(ctx)
-			var n atomic.Int64
+			if limit > 0 {
+				s.SetLimit(limit)
+			}
 			for i := range fanOut {
-				s.Go(func(context.Context) error {
-					n.Add(int64(work(i)))
-					return nil
-				})
+				s.Go(func(context.Context) error { task(n, i); return nil })
 			}
-			if err := s.Wait(); err != nil {
-				b.Fatal(err)
-			}
-			sink.Add(n.Load())
-		}
+			return s.Wait()
+		})
 	})
 	b.Run("errgroup", func(b *testing.B) {
-		b.ReportAllocs()
-		for range b.N {
+		each(b, func(n *atomic.Int64) error {
 			g, _ := errgroup.WithContext(ctx)
-			var n atomic.Int64
+			if limit > 0 {
+				g.SetLimit(limit)
+			}
 			for i := range fanOut {
-				g.Go(func() error {
-					n.Add(int64(work(i)))
-					return nil
-				})
+				g.Go(func() error { task(n, i); return nil })
 			}
-			if err := g.Wait(); err != nil {
-				b.Fatal(err)
-			}
-			sink.Add(n.Load())
-		}
+			return g.Wait()
+		})
 	})
 	b.Run("conc", func(b *testing.B) {
-		b.ReportAllocs()
-		for range b.N {
-			p := pool.New().WithContext(ctx)
-			var n atomic.Int64
+		each(b, func(n *atomic.Int64) error {
+			p := pool.New()
+			if limit > 0 {
+				p = p.WithMaxGoroutines(limit)
+			}
+			cp := p.WithContext(ctx)
 			for i := range fanOut {
-				p.Go(func(context.Context) error {
-					n.Add(int64(work(i)))
-					return nil
-				})
+				cp.Go(func(context.Context) error { task(n, i); return nil })
 			}
-			if err := p.Wait(); err != nil {
-				b.Fatal(err)
-			}
-			sink.Add(n.Load())
-		}
+			return cp.Wait()
+		})
 	})
 }
 
@@ -317,84 +332,5 @@ func BenchmarkCancelSiblings(b *testing.B) {
 			p.Go(func(context.Context) error { return failer() })
 			return p.Wait()
 		})
-	})
-}
-
-const limit = 8
-
-// BenchmarkFanOut10kLimit8: the same 10,000 tasks with at most 8 running at
-// once, the usual shape of a decode or I/O fan-out.
-func BenchmarkFanOut10kLimit8(b *testing.B) {
-	ctx := context.Background()
-	b.Run("raw", func(b *testing.B) {
-		b.ReportAllocs()
-		for range b.N {
-			var wg sync.WaitGroup
-			var n atomic.Int64
-			sem := make(chan struct{}, limit)
-			for i := range fanOut {
-				sem <- struct{}{}
-				wg.Add(1)
-				go func() {
-					defer func() { <-sem; wg.Done() }()
-					n.Add(int64(work(i)))
-				}()
-			}
-			wg.Wait()
-			sink.Add(n.Load())
-		}
-	})
-	b.Run("coawait", func(b *testing.B) {
-		b.ReportAllocs()
-		for range b.N {
-			s, _ := async.NewScope(ctx)
-			s.SetLimit(limit)
-			var n atomic.Int64
-			for i := range fanOut {
-				s.Go(func(context.Context) error {
-					n.Add(int64(work(i)))
-					return nil
-				})
-			}
-			if err := s.Wait(); err != nil {
-				b.Fatal(err)
-			}
-			sink.Add(n.Load())
-		}
-	})
-	b.Run("errgroup", func(b *testing.B) {
-		b.ReportAllocs()
-		for range b.N {
-			g, _ := errgroup.WithContext(ctx)
-			g.SetLimit(limit)
-			var n atomic.Int64
-			for i := range fanOut {
-				g.Go(func() error {
-					n.Add(int64(work(i)))
-					return nil
-				})
-			}
-			if err := g.Wait(); err != nil {
-				b.Fatal(err)
-			}
-			sink.Add(n.Load())
-		}
-	})
-	b.Run("conc", func(b *testing.B) {
-		b.ReportAllocs()
-		for range b.N {
-			p := pool.New().WithMaxGoroutines(limit).WithContext(ctx)
-			var n atomic.Int64
-			for i := range fanOut {
-				p.Go(func(context.Context) error {
-					n.Add(int64(work(i)))
-					return nil
-				})
-			}
-			if err := p.Wait(); err != nil {
-				b.Fatal(err)
-			}
-			sink.Add(n.Load())
-		}
 	})
 }
