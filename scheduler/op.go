@@ -73,8 +73,11 @@ type opCore struct {
 	fin    finisher // the Op, to settle it
 	args   params   // what to enqueue
 	deps   []future.Awaitable
-	optErr error  // a bad option: the op fails without being submitted
-	seq    uint64 // submission order; written under lane.mu before the op is queued
+	optErr error // a bad option: the op fails without being submitted
+	// deferred is set before the op waits for a host dependency: it is
+	// then published to the caller before it is enqueued.
+	deferred bool
+	seq      uint64 // submission order; written under lane.mu before the op is queued
 
 	mu sync.Mutex // guards ev against dependents reading it
 	ev cuda.Event // recorded after the operation; nil once settled
@@ -255,6 +258,7 @@ func (s *Scheduler) submit(c *opCore) {
 		}
 	}
 	if len(hostWait) > 0 {
+		c.deferred = true
 		future.Join(hostWait...).OnDone(func() { s.submit(c) })
 		return
 	}
@@ -303,12 +307,12 @@ func (s *Scheduler) enqueue(c *opCore) error {
 		}
 	}
 	if s.opts.spans > 0 {
-		ev, err := s.event()
+		ev, err := s.event(l)
 		if err != nil {
 			return err
 		}
 		if err := l.st.RecordEvent(ev); err != nil {
-			s.putEvent(ev)
+			l.idle = append(l.idle, ev)
 			return err
 		}
 		c.startEv, c.submitted = ev, time.Now()
@@ -316,7 +320,7 @@ func (s *Scheduler) enqueue(c *opCore) error {
 	if err := c.run(l.st); err != nil {
 		return err
 	}
-	ev, err := s.event()
+	ev, err := s.event(l)
 	if err == nil {
 		err = l.st.RecordEvent(ev)
 	}
@@ -324,15 +328,22 @@ func (s *Scheduler) enqueue(c *opCore) error {
 		// The work is on the stream but cannot be watched: wait for it
 		// here so that its buffers are free when the future fails.
 		l.st.Synchronize()
-		s.putEvent(ev)
+		if ev != nil {
+			l.idle = append(l.idle, ev)
+		}
 		return err
 	}
 	if trace.IsEnabled() {
 		_, c.task = trace.NewTask(context.Background(), "coawait."+c.opName())
 	}
-	c.mu.Lock()
-	c.ev = ev
-	c.mu.Unlock()
+	if c.deferred {
+		// Published: a dependent may be reading c.ev.
+		c.mu.Lock()
+		c.ev = ev
+		c.mu.Unlock()
+	} else {
+		c.ev = ev // not yet returned to the caller: nobody else sees c
+	}
 	c.seq = s.seq.Add(1)
 	if s.opts.policy == HostCallback {
 		hl := l.st.(cuda.HostFuncLauncher)

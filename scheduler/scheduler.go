@@ -131,9 +131,6 @@ type Scheduler struct {
 	quit   chan struct{} // closed by Close once nothing is pending
 	done   chan struct{} // closed when the loop and dispatcher have ended
 
-	evMu   sync.Mutex
-	events []cuda.Event // idle events, for reuse
-
 	// completions, for HostCallback: operations the device reported done.
 	compMu      sync.Mutex
 	completions []completion
@@ -162,6 +159,7 @@ type lane struct {
 	mu    sync.Mutex
 	q     []*opCore
 	head  int
+	idle  []cuda.Event // events of settled operations, for reuse
 }
 
 func (l *lane) peek() *opCore {
@@ -274,16 +272,14 @@ func (s *Scheduler) laneFor(st cuda.Stream) *lane {
 	return l
 }
 
-// event returns an idle event, creating one if none is idle.
-func (s *Scheduler) event() (cuda.Event, error) {
-	s.evMu.Lock()
-	if n := len(s.events); n > 0 {
-		ev := s.events[n-1]
-		s.events = s.events[:n-1]
-		s.evMu.Unlock()
+// event returns an idle event of lane l, creating one if none is idle.
+// The caller holds l.mu.
+func (s *Scheduler) event(l *lane) (cuda.Event, error) {
+	if n := len(l.idle); n > 0 {
+		ev := l.idle[n-1]
+		l.idle = l.idle[:n-1]
 		return ev, nil
 	}
-	s.evMu.Unlock()
 	var flags cuda.EventFlags
 	if s.opts.spans == 0 {
 		flags = cuda.EventDisableTiming
@@ -291,13 +287,15 @@ func (s *Scheduler) event() (cuda.Event, error) {
 	return s.dev.NewEvent(flags)
 }
 
-func (s *Scheduler) putEvent(ev cuda.Event) {
-	if ev == nil {
-		return
+// putEvents returns idle events to lane l for reuse.
+func (l *lane) putEvents(evs ...cuda.Event) {
+	l.mu.Lock()
+	for _, ev := range evs {
+		if ev != nil {
+			l.idle = append(l.idle, ev)
+		}
 	}
-	s.evMu.Lock()
-	s.events = append(s.events, ev)
-	s.evMu.Unlock()
+	l.mu.Unlock()
 }
 
 // nudge wakes the loop if it is parked.
@@ -464,8 +462,7 @@ func (s *Scheduler) settle(c *opCore, err error) {
 	ev := c.ev
 	c.ev = nil
 	c.mu.Unlock()
-	s.putEvent(ev)
-	s.putEvent(c.startEv)
+	c.lane.putEvents(ev, c.startEv)
 	c.startEv = nil
 	if !cbs.Empty() {
 		s.disp.push(cbs)
@@ -481,12 +478,13 @@ type completedAter interface {
 
 // release frees the scheduler's events and streams once the loop ends.
 func (s *Scheduler) release() {
-	s.evMu.Lock()
-	evs := s.events
-	s.events = nil
-	s.evMu.Unlock()
-	for _, ev := range evs {
-		ev.Close()
+	for _, l := range *s.lanes.Load() {
+		l.mu.Lock()
+		for _, ev := range l.idle {
+			ev.Close()
+		}
+		l.idle = nil
+		l.mu.Unlock()
 	}
 	if s.ref != nil {
 		s.ref.Close()
