@@ -2,6 +2,7 @@ package future
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -17,6 +18,7 @@ const (
 const (
 	watchList  uint32 = 1 << iota // callbacks or a Done channel: settle must lock mu
 	watchWait                     // a goroutine may be waiting: settle must broadcast
+	watchInit                     // a waiter is setting sig.cond.L
 	watchReady                    // sig.cond.L is set
 )
 
@@ -71,7 +73,7 @@ type Future[T any] struct {
 	// watcher that did not see it settle.
 	watched atomic.Uint32
 
-	mu   sync.Mutex // guards head, tail, done and the first set of sig.cond.L
+	mu   sync.Mutex // guards head, tail and done
 	head *node      // callbacks to run when the future settles, in order
 	tail *node
 	done chan struct{} // made by the first call to Done; closed on settle
@@ -210,13 +212,19 @@ func (f *Future[T]) awaitSlow(ctx context.Context) (T, error) {
 	if cancel == nil {
 		// ctx can never be cancelled: park on the condition variable,
 		// which needs no allocation.
-		if f.watched.Load()&watchReady == 0 {
-			f.mu.Lock()
-			f.sig.cond.L = &f.sig
-			f.mu.Unlock()
-			f.watched.Or(watchReady)
+		old := f.watched.Or(watchWait | watchInit)
+		if old&watchReady == 0 {
+			if old&watchInit == 0 {
+				// The first waiter sets the condition variable's
+				// Locker; the others wait the few instructions it takes.
+				f.sig.cond.L = &f.sig
+				f.watched.Or(watchReady)
+			} else {
+				for f.watched.Load()&watchReady == 0 {
+					runtime.Gosched()
+				}
+			}
 		}
-		f.watched.Or(watchWait)
 		for f.sig.state.Load() != stateDone {
 			f.sig.cond.Wait()
 		}
