@@ -357,7 +357,7 @@ func (s *Scheduler) enqueue(c *opCore) error {
 			}
 		})
 	}
-	l.q = append(l.q, c)
+	l.push(c)
 	return nil
 }
 

@@ -160,25 +160,45 @@ type lane struct {
 	q     []*opCore
 	head  int
 	idle  []cuda.Event // events of settled operations, for reuse
+	// first is q[head], or nil when q is empty: written under mu, read
+	// without it by the loop.
+	first atomic.Pointer[opCore]
 }
 
-func (l *lane) peek() *opCore {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.head == len(l.q) {
-		return nil
-	}
-	return l.q[l.head]
-}
+// peek returns the oldest pending operation of the lane, or nil. It takes
+// no lock, so that the polling loop does not contend with submitters.
+func (l *lane) peek() *opCore { return l.first.Load() }
 
+// pop removes the oldest pending operation.
 func (l *lane) pop() {
 	l.mu.Lock()
 	l.q[l.head] = nil
 	l.head++
 	if l.head == len(l.q) {
 		l.q, l.head = l.q[:0], 0
+		l.first.Store(nil)
+	} else {
+		l.first.Store(l.q[l.head])
 	}
 	l.mu.Unlock()
+}
+
+// push appends c; the caller holds l.mu.
+func (l *lane) push(c *opCore) {
+	l.q = append(l.q, c)
+	if len(l.q)-l.head == 1 {
+		l.first.Store(c)
+	}
+}
+
+// lanesEmpty reports whether no lane has a pending operation.
+func (s *Scheduler) lanesEmpty() bool {
+	for _, l := range *s.lanes.Load() {
+		if l.first.Load() != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // New returns a scheduler for dev with its own copy-in, compute and
@@ -321,7 +341,10 @@ func (s *Scheduler) loop() {
 		busy := time.Now()
 		n := s.poll()
 		s.m.busy.Add(int64(time.Since(busy)))
-		if s.pending.Load() == 0 {
+		// Read the shared pending count only when the lanes are empty:
+		// while work flows the loop reads nothing that submitters write,
+		// so it does not slow them down.
+		if (s.opts.policy == HostCallback || s.lanesEmpty()) && s.pending.Load() == 0 {
 			if s.closed.Load() {
 				s.release()
 				return
