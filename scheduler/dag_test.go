@@ -20,6 +20,7 @@ type dagOp struct {
 	a      float32
 	stream int
 	extra  []int // additional random dependencies (indices of earlier ops)
+	gate   int   // 0: none; 1 or 2: also wait for host future gate 1 or 2
 }
 
 const (
@@ -48,6 +49,7 @@ func TestRandomDAGMatchesSequential(t *testing.T) {
 			if i > 0 {
 				o.extra = rapid.SliceOfN(rapid.IntRange(0, i-1), 0, 2).Draw(rt, fmt.Sprint("extra", i))
 			}
+			o.gate = rapid.IntRange(0, 2).Draw(rt, fmt.Sprint("gate", i))
 			if o.src == o.dst && (o.kind == 2 || o.kind == 3) {
 				o.src = (o.dst + 1) % dagBufs
 			}
@@ -92,10 +94,19 @@ func runDAG(ops []dagOp, policy scheduler.Policy) error {
 	}
 	all := make([]future.Awaitable, len(ops))
 	cfg := cuda.Linear(dagElems, 32, nil)
+	// Host futures that some operations also wait for (a batch still being
+	// loaded): those are submitted late, after operations that depend on
+	// them were made.
+	gate1, open1 := future.New[struct{}]()
+	gate2, open2 := future.New[struct{}]()
+	gates := []future.Awaitable{nil, gate1, gate2}
 	for i, o := range ops {
 		deps := []future.Awaitable{last[o.dst], last[o.src]}
 		for _, j := range o.extra {
 			deps = append(deps, all[j])
+		}
+		if o.gate > 0 {
+			deps = append(deps, gates[o.gate])
 		}
 		opt := []scheduler.OpOption{scheduler.After(deps...), scheduler.OnStream(streams[o.stream])}
 		var op future.Awaitable
@@ -135,6 +146,8 @@ func runDAG(ops []dagOp, policy scheduler.Policy) error {
 			last[o.src] = op
 		}
 	}
+	open2.Resolve(struct{}{})
+	open1.Resolve(struct{}{})
 	ctx := context.Background()
 	for b := range bufs {
 		hb, err := dev.AllocHost(4 * dagElems)

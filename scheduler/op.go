@@ -169,6 +169,14 @@ type deviceOp interface {
 	core() *opCore
 }
 
+// enqueued reports whether c is on its stream with its event recorded (and
+// not yet settled).
+func (c *opCore) enqueued() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ev != nil
+}
+
 func (c *opCore) errorf(err error) error {
 	var oe *OpError
 	name := c.opName()
@@ -242,11 +250,16 @@ func (s *Scheduler) submit(c *opCore) {
 			return
 		}
 		if dop, ok := d.(deviceOp); ok {
-			if dop.core().s != s {
+			x := dop.core()
+			if x.s != s {
 				s.reject(c, ErrForeign)
 				return
 			}
-			continue // waited for on the device, below
+			if x.enqueued() || d.IsDone() {
+				continue // waited for on the device (or checked), below
+			}
+			// x is itself still waiting for a host dependency, so it has
+			// no event yet: wait for it on the host instead.
 		}
 		if !d.IsDone() {
 			hostWait = append(hostWait, d)
