@@ -38,7 +38,7 @@ func ExampleAfter() {
 
 	// A host future: the loader has not finished decoding the batch yet.
 	batch, ready := future.New[int]()
-	fill := s.Memset(x, 0, 16, 7, scheduler.After(batch))     // submitted once batch settles
+	fill := s.Memset(x, 0, 16, 7, scheduler.After(batch))       // submitted once batch settles
 	down := s.CopyDtoH(out, 0, x, 0, 16, scheduler.After(fill)) // waits for fill on the GPU
 	ready.Resolve(1)
 	b, _ := down.Await(context.Background())
