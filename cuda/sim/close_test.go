@@ -17,11 +17,12 @@ func TestCloseAbandonsPendingWork(t *testing.T) {
 		s := must(dev.NewStream(0))(t).(*sim.Stream)
 		d := must(dev.Alloc(64))(t)
 		h := must(dev.AllocHost(64))(t)
-		gate := make(chan struct{})
+		gate, started := make(chan struct{}), make(chan struct{})
 		var running, after error = errors.New("not called"), errors.New("not called")
-		ok(t, s.LaunchHostFunc(func(err error) { running = err; <-gate }))
+		ok(t, s.LaunchHostFunc(func(err error) { running = err; close(started); <-gate }))
 		ok(t, s.CopyHtoD(d, 0, h, 0, 64))
 		ok(t, s.LaunchHostFunc(func(err error) { after = err }))
+		<-started // the first host function is running before Close
 		closed := make(chan error)
 		go func() { closed <- dev.Close() }()
 		synctest.Wait() // Close waits for the running host function
