@@ -65,7 +65,9 @@ func start(j *job) {
 	sh := &shards[k]
 	for {
 		h := sh.head.Load()
-		j.next.Store(h)
+		if h != nil || j.next.Load() != nil {
+			j.next.Store(h) // a fresh job's next is nil: skip the store then
+		}
 		if sh.head.CompareAndSwap(h, j) {
 			break
 		}
@@ -81,8 +83,11 @@ func runShard(sh *shard) {
 			// shard, and each runner pops once.
 			panic("async: internal error: a task goroutine found no task")
 		}
-		if sh.head.CompareAndSwap(h, h.next.Load()) {
-			h.next.Store(nil)
+		next := h.next.Load()
+		if sh.head.CompareAndSwap(h, next) {
+			if next != nil {
+				h.next.Store(nil)
+			}
 			h.r.runJob()
 			return
 		}
