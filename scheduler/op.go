@@ -82,6 +82,12 @@ type opCore struct {
 	mu sync.Mutex // guards ev against dependents reading it
 	ev cuda.Event // recorded after the operation; nil once settled
 
+	x *opExtra // with spans or runtime/trace only, else nil
+}
+
+// opExtra is what an operation needs only for spans and runtime/trace,
+// kept apart so that the common operation stays small.
+type opExtra struct {
 	startEv   cuda.Event // recorded before the operation, with spans
 	submitted time.Time  // with spans
 	task      *trace.Task
@@ -187,10 +193,18 @@ func (c *opCore) errorf(err error) error {
 }
 
 func (c *opCore) finishTask() {
-	if c.task != nil {
-		c.task.End()
-		c.task = nil
+	if c.x != nil && c.x.task != nil {
+		c.x.task.End()
+		c.x.task = nil
 	}
+}
+
+// extra returns c's opExtra, making it on first use.
+func (c *opCore) extra() *opExtra {
+	if c.x == nil {
+		c.x = new(opExtra)
+	}
+	return c.x
 }
 
 // newOp makes an operation named name on lane def (or the stream its
@@ -328,7 +342,8 @@ func (s *Scheduler) enqueue(c *opCore) error {
 			l.idle = append(l.idle, ev)
 			return err
 		}
-		c.startEv, c.submitted = ev, time.Now()
+		x := c.extra()
+		x.startEv, x.submitted = ev, time.Now()
 	}
 	if err := c.run(l.st); err != nil {
 		return err
@@ -347,7 +362,7 @@ func (s *Scheduler) enqueue(c *opCore) error {
 		return err
 	}
 	if trace.IsEnabled() {
-		_, c.task = trace.NewTask(context.Background(), "coawait."+c.opName())
+		_, c.extra().task = trace.NewTask(context.Background(), "coawait."+c.opName())
 	}
 	if c.deferred {
 		// Published: a dependent may be reading c.ev.

@@ -485,8 +485,12 @@ func (s *Scheduler) settle(c *opCore, err error) {
 	ev := c.ev
 	c.ev = nil
 	c.mu.Unlock()
-	c.lane.putEvents(ev, c.startEv)
-	c.startEv = nil
+	if c.x != nil {
+		c.lane.putEvents(ev, c.x.startEv)
+		c.x.startEv = nil
+	} else {
+		c.lane.putEvents(ev)
+	}
 	if !cbs.Empty() {
 		s.disp.push(cbs)
 	}

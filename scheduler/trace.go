@@ -40,12 +40,12 @@ func (r *spanRing) init(n int) {
 
 // record adds c's span, if spans are on.
 func (r *spanRing) record(s *Scheduler, c *opCore, err error) {
-	if len(r.spans) == 0 || c.startEv == nil {
+	if len(r.spans) == 0 || c.x == nil || c.x.startEv == nil {
 		return
 	}
-	sp := Span{Name: c.opName(), Stream: s.laneIndex(c.lane), Submitted: c.submitted, Settled: time.Now(), Err: err}
+	sp := Span{Name: c.opName(), Stream: s.laneIndex(c.lane), Submitted: c.x.submitted, Settled: time.Now(), Err: err}
 	if err == nil && s.ref != nil {
-		start, err1 := s.dev.ElapsedTime(s.ref, c.startEv)
+		start, err1 := s.dev.ElapsedTime(s.ref, c.x.startEv)
 		end, err2 := s.dev.ElapsedTime(s.ref, c.ev)
 		if err1 == nil && err2 == nil {
 			sp.DeviceStart, sp.DeviceEnd, sp.Timed = start, end, true
