@@ -3,7 +3,9 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"reflect"
 	"runtime/trace"
+	"strconv"
 	"sync"
 	"time"
 
@@ -259,8 +261,8 @@ func (s *Scheduler) reject(c *opCore, err error) {
 func (s *Scheduler) submit(c *opCore) {
 	var hostWait []future.Awaitable
 	for i, d := range c.deps {
-		if d == nil {
-			s.reject(c, errors.New("nil dependency at index "+itoa(i)))
+		if d == nil || isNilPointer(d) {
+			s.reject(c, errors.New("nil dependency at index "+strconv.Itoa(i)))
 			return
 		}
 		if dop, ok := d.(deviceOp); ok {
@@ -389,18 +391,11 @@ func (s *Scheduler) enqueue(c *opCore) error {
 	return nil
 }
 
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b [20]byte
-	n := len(b)
-	for i > 0 {
-		n--
-		b[n] = byte('0' + i%10)
-		i /= 10
-	}
-	return string(b[n:])
+// isNilPointer reports whether d holds a nil pointer, such as a nil *Op
+// or *future.Future, whose methods would dereference it.
+func isNilPointer(d future.Awaitable) bool {
+	v := reflect.ValueOf(d)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // checkHost refuses a nil host buffer or one of another device.

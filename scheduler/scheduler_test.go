@@ -533,6 +533,8 @@ func TestBadInput(t *testing.T) {
 		{"foreign host buffer", e.s.CopyHtoD(x, 0, foreignBuf, 0, 4), scheduler.ErrForeign},
 		{"foreign dependency", e.s.Memset(x, 0, 4, 0, scheduler.After(foreignOp)), scheduler.ErrForeign},
 		{"nil dependency", e.s.Memset(x, 0, 4, 0, scheduler.After(nil)), nil},
+		{"typed nil op dependency", e.s.Memset(x, 0, 4, 0, scheduler.After((*scheduler.Op[struct{}])(nil))), nil},
+		{"typed nil future dependency", e.s.Memset(x, 0, 4, 0, scheduler.After((*future.Future[int])(nil))), nil},
 		{"nil kernel", e.s.Launch(nil, cuda.LaunchConfig{}, nil), cuda.ErrInvalidValue},
 		{"out of range", e.s.Memset(x, 60, 8, 0), cuda.ErrInvalidValue},
 		{"negative size", e.s.CopyDtoD(x, 0, x, 0, -1), cuda.ErrInvalidValue},
