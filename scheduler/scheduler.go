@@ -478,6 +478,10 @@ func (s *Scheduler) settle(c *opCore, err error) {
 	}
 	s.tr.record(s, c, err)
 	c.finishTask()
+	// Count the operation out before its future settles, so that whoever
+	// awaited it sees Metrics().Pending without it. (Only the loop acts on
+	// pending reaching zero, and only after this call returns.)
+	s.pending.Add(-1)
 	cbs := c.fin.finish(err)
 	// Clear the event only after the future has settled: a dependent that
 	// finds no event relies on the future's result being final.
@@ -494,7 +498,6 @@ func (s *Scheduler) settle(c *opCore, err error) {
 	if !cbs.Empty() {
 		s.disp.push(cbs)
 	}
-	s.pending.Add(-1)
 }
 
 // completedAter is implemented by events that know when the device
