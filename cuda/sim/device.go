@@ -49,12 +49,11 @@ type Device struct {
 	base  uintptr         // written once by New: start of the address range
 	limit uintptr         // written once by New: end of the address range
 
-	quit     chan struct{}              // closed by Close
-	lostCh   chan struct{}              // closed when the device is lost
-	lost     atomic.Pointer[cuda.Error] // the sticky error; set once
-	closed   atomic.Bool                // set by Close
-	closeErr *cuda.Error                // written once by New
-	wg       sync.WaitGroup             // stream goroutines
+	quit   chan struct{}              // closed by Close
+	lostCh chan struct{}              // closed when the device is lost
+	lost   atomic.Pointer[cuda.Error] // the sticky error; set once
+	closed atomic.Bool                // set by Close
+	wg     sync.WaitGroup             // stream goroutines
 
 	mu       sync.Mutex
 	isClosed bool                          // guarded by mu
