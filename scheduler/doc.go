@@ -18,12 +18,14 @@
 // watches the oldest pending operation of each stream — a stream completes
 // in order — and settles each operation's future when its event is done.
 //
-// Dependencies never need a host round trip: [After] with another
-// operation of the same scheduler makes the new operation's stream wait for
-// that operation's event on the device. [After] with any other future (for
-// example a batch that a loader is still reading) defers the submission
-// until that future settles. An operation whose dependency failed fails
-// with that error and is not submitted.
+// Dependencies between device operations need no host round trip: [After]
+// with another operation of the same scheduler makes the new operation's
+// stream wait for that operation's event on the device. [After] with any
+// other future (for example a batch that a loader is still reading) defers
+// the submission until that future settles; so does an operation that is
+// itself still waiting for such a future, since it has no event yet. An
+// operation whose dependency failed fails with that error and is not
+// submitted.
 //
 // Default streams: host-to-device copies go to a copy-in stream, kernels,
 // memsets and device-to-device copies to a compute stream, device-to-host

@@ -50,11 +50,12 @@ type opConfig struct {
 	stream cuda.Stream
 }
 
-// After makes the operation wait for deps. An Op of the same scheduler is
-// waited for on the device (its stream waits for the Op's event; no host
-// round trip). Any other future — a batch being loaded, an Op of another
-// scheduler is refused with ErrForeign — delays the submission of the
-// operation until it settles. If a dependency fails, the operation fails
+// After makes the operation wait for deps. An Op of the same scheduler that
+// is on its stream is waited for on the device (the new operation's stream
+// waits for the Op's event; no host round trip). Any other future — a batch
+// being loaded, or an Op that is itself still waiting for such a future —
+// delays the submission of the operation until it settles. An Op of
+// another scheduler is refused with ErrForeign. If a dependency fails, the operation fails
 // with an error wrapping ErrDependency and the dependency's error, and is
 // not submitted.
 func After(deps ...future.Awaitable) OpOption {
