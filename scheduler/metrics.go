@@ -25,8 +25,9 @@ type Metrics struct {
 	// Sleeps the back-off sleeps of the Adaptive policy; Syncs the
 	// device synchronize calls of the Blocking policy.
 	Parks, Sleeps, Syncs int64
-	// LoopBusy is the time the loop spent polling and settling, outside
-	// parks and sleeps: an upper bound of the CPU time it used.
+	// LoopBusy is the time the loop was neither parked, sleeping nor
+	// blocked in the device (so polling, spinning or settling): an upper
+	// bound of the CPU time it used.
 	LoopBusy time.Duration
 	// WakeLatency is the distribution of the time from the device
 	// completing an operation to the loop settling its future (and so

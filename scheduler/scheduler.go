@@ -334,23 +334,29 @@ func (s *Scheduler) loop() {
 	defer s.disp.stop()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	// awake is when the loop last woke from a park, a sleep or a blocking
+	// wait: the time until it blocks again is its busy time, an upper bound
+	// of the CPU it used (spinning included).
+	awake := time.Now()
+	idle := func() { s.m.busy.Add(int64(time.Since(awake))) }
 	spins := 0
-	active := time.Now() // last completion or wake
+	active := awake // last completion or wake, for the spin window
 	backoff := time.Microsecond
 	for {
-		busy := time.Now()
 		n := s.poll()
-		s.m.busy.Add(int64(time.Since(busy)))
 		// Read the shared pending count only when the lanes are empty:
 		// while work flows the loop reads nothing that submitters write,
 		// so it does not slow them down.
 		if (s.opts.policy == HostCallback || s.lanesEmpty()) && s.pending.Load() == 0 {
 			if s.closed.Load() {
+				idle()
 				s.release()
 				return
 			}
+			idle()
 			s.park()
-			spins, backoff, active = 0, time.Microsecond, time.Now()
+			awake = time.Now()
+			spins, backoff, active = 0, time.Microsecond, awake
 			continue
 		}
 		if n > 0 {
@@ -361,22 +367,33 @@ func (s *Scheduler) loop() {
 		case Spin:
 			runtime.Gosched()
 		case Blocking:
+			idle()
 			s.blockOnOldest()
+			awake = time.Now()
 		case HostCallback:
+			idle()
 			s.park()
+			awake = time.Now()
 		default:
-			if spins < maxSpinPolls && time.Since(active) < s.opts.spinWindow {
+			// Reading the clock costs about as much as a poll: check the
+			// spin window only every eighth poll.
+			if spins < maxSpinPolls && (spins&7 != 0 || time.Since(active) < s.opts.spinWindow) {
 				spins++
 				runtime.Gosched()
 				continue
 			}
 			s.m.sleeps.Add(1)
+			idle()
 			timer.Reset(backoff)
 			select {
 			case <-timer.C:
 			case <-s.wake:
 				timer.Stop()
-				spins, active = 0, time.Now()
+				spins = 0
+			}
+			awake = time.Now()
+			if spins == 0 {
+				active = awake
 			}
 			backoff = min(2*backoff, s.opts.maxBackoff)
 		}
