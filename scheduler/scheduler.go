@@ -161,8 +161,11 @@ type lane struct {
 	head  int
 	idle  []cuda.Event // events of settled operations, for reuse
 	// first is q[head], or nil when q is empty: written under mu, read
-	// without it by the loop.
+	// without it by the loop. It has a cache line of its own, so that the
+	// loop's polling does not pull in the line submitters write.
+	_     [64]byte
 	first atomic.Pointer[opCore]
+	_     [56]byte
 }
 
 // peek returns the oldest pending operation of the lane, or nil. It takes

@@ -55,6 +55,10 @@ type Device struct {
 	closed atomic.Bool                // set by Close
 	wg     sync.WaitGroup             // stream goroutines
 
+	// mu is written on every submission; keep it off the cache line of the
+	// fields every event query reads (closed, lost), so that a scheduler
+	// polling events does not slow down the goroutines submitting work.
+	_        [64]byte
 	mu       sync.Mutex
 	isClosed bool                          // guarded by mu
 	allocs   []*alloc                      // guarded by mu; sorted by base
