@@ -143,6 +143,9 @@ type Scheduler struct {
 	disp dispatcher
 	m    metrics
 	tr   spanRing
+
+	batch []*opCore    // the loop's scratch buffer for pollLane
+	evBuf []cuda.Event // the loop's scratch buffer for pollLane
 }
 
 type completion struct {
@@ -171,20 +174,6 @@ type lane struct {
 // peek returns the oldest pending operation of the lane, or nil. It takes
 // no lock, so that the polling loop does not contend with submitters.
 func (l *lane) peek() *opCore { return l.first.Load() }
-
-// pop removes the oldest pending operation.
-func (l *lane) pop() {
-	l.mu.Lock()
-	l.q[l.head] = nil
-	l.head++
-	if l.head == len(l.q) {
-		l.q, l.head = l.q[:0], 0
-		l.first.Store(nil)
-	} else {
-		l.first.Store(l.q[l.head])
-	}
-	l.mu.Unlock()
-}
 
 // push appends c; the caller holds l.mu.
 func (l *lane) push(c *opCore) {
@@ -446,21 +435,66 @@ func (s *Scheduler) poll() int {
 	}
 	n := 0
 	for _, l := range *s.lanes.Load() {
-		for {
-			c := l.peek()
-			if c == nil {
-				break
-			}
-			s.m.polls.Add(1)
-			done, err := c.ev.Query()
-			if !done && err == nil {
-				break
-			}
-			l.pop()
-			s.settle(c, err)
-			n++
-		}
+		n += s.pollLane(l)
 	}
+	return n
+}
+
+// pollBatch bounds how many operations of one lane the loop settles under
+// one pair of lane-lock acquisitions.
+const pollBatch = 64
+
+// pollLane settles the operations at the head of l that are done. It
+// queries the head without the lane lock; if it is done, it copies up to
+// pollBatch queued operations out under the lock, settles those that are
+// done, in order, and removes them and recycles their events under the
+// lock again: two lock acquisitions per batch, not per operation, so that
+// the loop hardly contends with submitters.
+func (s *Scheduler) pollLane(l *lane) int {
+	c := l.peek()
+	if c == nil {
+		return 0
+	}
+	s.m.polls.Add(1)
+	done, err := c.ev.Query()
+	if !done && err == nil {
+		return 0
+	}
+	l.mu.Lock()
+	batch := append(s.batch[:0], l.q[l.head:min(len(l.q), l.head+pollBatch)]...)
+	l.mu.Unlock()
+	evs := s.evBuf[:0]
+	n := 0
+	for i, c := range batch {
+		if i > 0 {
+			s.m.polls.Add(1)
+			if done, err = c.ev.Query(); !done && err == nil {
+				break
+			}
+		}
+		e := s.finishOp(c, err)
+		evs = append(evs, e[0])
+		if e[1] != nil {
+			evs = append(evs, e[1])
+		}
+		n++
+	}
+	l.mu.Lock()
+	for range n {
+		l.q[l.head] = nil
+		l.head++
+	}
+	if l.head == len(l.q) {
+		l.q, l.head = l.q[:0], 0
+		l.first.Store(nil)
+	} else {
+		l.first.Store(l.q[l.head])
+	}
+	l.idle = append(l.idle, evs...)
+	l.mu.Unlock()
+	clear(batch)
+	clear(evs)
+	s.batch, s.evBuf = batch[:0], evs[:0]
 	return n
 }
 
@@ -484,10 +518,20 @@ func (s *Scheduler) blockOnOldest() {
 // settle finishes c's operation with the device's err (nil on success) and
 // releases its event.
 func (s *Scheduler) settle(c *opCore, err error) {
-	now := time.Now()
+	s.putEvents(c.lane, s.finishOp(c, err))
+}
+
+// putEvents returns the events a settled operation used to lane l.
+func (s *Scheduler) putEvents(l *lane, evs [2]cuda.Event) {
+	l.putEvents(evs[0], evs[1])
+}
+
+// finishOp settles c's operation with the device's err (nil on success)
+// and returns the events it used, for reuse.
+func (s *Scheduler) finishOp(c *opCore, err error) (evs [2]cuda.Event) {
 	if ts, ok := c.ev.(completedAter); ok {
 		if at, ok := ts.CompletedAt(); ok {
-			s.m.latency.observe(now.Sub(at))
+			s.m.latency.observe(time.Since(at))
 		}
 	}
 	if err != nil {
@@ -506,18 +550,17 @@ func (s *Scheduler) settle(c *opCore, err error) {
 	// Clear the event only after the future has settled: a dependent that
 	// finds no event relies on the future's result being final.
 	c.mu.Lock()
-	ev := c.ev
+	evs[0] = c.ev
 	c.ev = nil
 	c.mu.Unlock()
 	if c.x != nil {
-		c.lane.putEvents(ev, c.x.startEv)
+		evs[1] = c.x.startEv
 		c.x.startEv = nil
-	} else {
-		c.lane.putEvents(ev)
 	}
 	if !cbs.Empty() {
 		s.disp.push(cbs)
 	}
+	return evs
 }
 
 // completedAter is implemented by events that know when the device
