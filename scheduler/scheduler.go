@@ -28,16 +28,16 @@ var ErrUnsupported = errors.New("scheduler: not supported by this device")
 // time, completion to the awaiting goroutine running; BenchmarkIdle):
 //
 //	policy         p50      p99      CPU while work is in flight
-//	Adaptive       0.9µs    17µs     1 core (it polls through short gaps)
+//	Adaptive       0.9µs    19µs     1 core (it polls through short gaps)
 //	Spin           0.9µs    21µs     1 core
-//	Blocking       1.9µs    10µs     0.05 core (a thread blocked in the device)
-//	HostCallback   1.7µs     6µs     0.06 core (needs cuda.HostFuncLauncher)
+//	Blocking       3.7µs     9µs     0.07 core (a thread blocked in the device)
+//	HostCallback   2.6µs    12µs     0.06 core (needs cuda.HostFuncLauncher)
 //
 // Every policy parks the loop when nothing is pending: an idle scheduler
 // used 0.00 cores. Blocking and HostCallback cost little CPU but depend on
 // the driver's own wake-up (on the simulator the runtime's timers, which
 // round sleeps up to 1ms when every processor is idle, so each 50µs kernel
-// took about 1ms of wall time with them against 59µs with Adaptive).
+// took about 1ms of wall time with them against 61µs with Adaptive).
 type Policy int
 
 const (
