@@ -108,55 +108,48 @@ func (s *Stream) copyEngine(dir Op) int {
 
 // CopyHtoD queues a host-to-device copy. src stays busy until it is done.
 func (s *Stream) CopyHtoD(dst cuda.DevicePtr, dstOff int, src *cuda.HostBuffer, srcOff, n int) error {
-	const op = "CopyHtoD"
-	d := s.d
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := s.usableLocked(op); err != nil {
-		return err
-	}
-	dm, err := d.resolveLocked(op, "destination", dst, dstOff, n)
-	if err != nil {
-		return err
-	}
-	if src == nil {
-		return cuda.Errorf(op, cuda.ErrInvalidValue, "nil source buffer")
-	}
-	hm, err := src.Acquire(op, s, false, srcOff, n)
-	if err != nil {
-		return err
-	}
-	t := task{kind: OpCopyHtoD, dst: dm, src: hm, host: src, hostOff: srcOff, hostN: n}
-	if err := s.submitLocked(&t, d.cfg.Timing.CopyHtoD(n), s.copyEngine(OpCopyHtoD)); err != nil {
-		src.Release(s, false, srcOff, n)
-		return err
-	}
-	return nil
+	return s.hostCopy("CopyHtoD", OpCopyHtoD, src, srcOff, dst, dstOff, n)
 }
 
 // CopyDtoH queues a device-to-host copy. dst stays busy until it is done.
 func (s *Stream) CopyDtoH(dst *cuda.HostBuffer, dstOff int, src cuda.DevicePtr, srcOff, n int) error {
-	const op = "CopyDtoH"
+	return s.hostCopy("CopyDtoH", OpCopyDtoH, dst, dstOff, src, srcOff, n)
+}
+
+// hostCopy queues a copy of n bytes between h[hostOff:] and dev+devOff:
+// to the device for OpCopyHtoD, to the host (which it then writes) for
+// OpCopyDtoH. h stays busy until the copy is done.
+func (s *Stream) hostCopy(op string, kind Op, h *cuda.HostBuffer, hostOff int, dev cuda.DevicePtr, devOff, n int) error {
+	toHost := kind == OpCopyDtoH
+	devWhat, hostWhat := "destination", "source"
+	if toHost {
+		devWhat, hostWhat = "source", "destination"
+	}
 	d := s.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := s.usableLocked(op); err != nil {
 		return err
 	}
-	sm, err := d.resolveLocked(op, "source", src, srcOff, n)
+	dm, err := d.resolveLocked(op, devWhat, dev, devOff, n)
 	if err != nil {
 		return err
 	}
-	if dst == nil {
-		return cuda.Errorf(op, cuda.ErrInvalidValue, "nil destination buffer")
+	if h == nil {
+		return cuda.Errorf(op, cuda.ErrInvalidValue, "nil %s buffer", hostWhat)
 	}
-	hm, err := dst.Acquire(op, s, true, dstOff, n)
+	hm, err := h.Acquire(op, s, toHost, hostOff, n)
 	if err != nil {
 		return err
 	}
-	t := task{kind: OpCopyDtoH, dst: hm, src: sm, host: dst, hostWrite: true, hostOff: dstOff, hostN: n}
-	if err := s.submitLocked(&t, d.cfg.Timing.CopyDtoH(n), s.copyEngine(OpCopyDtoH)); err != nil {
-		dst.Release(s, true, dstOff, n)
+	t := task{kind: kind, dst: dm, src: hm, host: h, hostWrite: toHost, hostOff: hostOff, hostN: n}
+	dur := d.cfg.Timing.CopyHtoD(n)
+	if toHost {
+		t.dst, t.src = hm, dm
+		dur = d.cfg.Timing.CopyDtoH(n)
+	}
+	if err := s.submitLocked(&t, dur, s.copyEngine(kind)); err != nil {
+		h.Release(s, toHost, hostOff, n)
 		return err
 	}
 	return nil
