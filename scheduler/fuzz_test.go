@@ -22,6 +22,11 @@ func FuzzScheduler(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
 	f.Add([]byte{5, 5, 5, 1, 1, 0x80, 2, 0x41, 9, 3})
 	f.Add([]byte{7, 0x17, 0x27, 0x37, 8, 0xff, 0x10})
+	// Found by the fuzzer: under CPU load, about once in 10^5 runs, an
+	// operation that waits for a deferred operation and a host future is
+	// never submitted (op 1 below). Not yet understood; see the session
+	// note. The fuzzer is therefore not part of CI until it is fixed.
+	f.Add([]byte("TT6TZA\xe8"))
 	f.Fuzz(func(t *testing.T, prog []byte) {
 		if len(prog) > 48 {
 			prog = prog[:48]
@@ -122,8 +127,14 @@ func runProgram(t *testing.T, prog []byte) {
 	for i, op := range ops {
 		select {
 		case <-op.Done():
-		case <-time.After(10 * time.Second):
-			t.Fatalf("op %d never settled (policy %v, program %v)", i, policy, prog)
+		case <-time.After(3 * time.Second):
+			done := make([]bool, len(ops))
+			for j, o := range ops {
+				done[j] = o.IsDone()
+			}
+			m := s.Metrics()
+			t.Fatalf("op %d never settled (policy %v, program %v); done %v; submitted %d completed %d failed %d rejected %d pending %d",
+				i, policy, prog, done, m.Submitted, m.Completed, m.Failed, m.Rejected, m.Pending)
 		}
 		if err := op.Err(); err != nil {
 			var oe *scheduler.OpError

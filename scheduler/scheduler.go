@@ -335,12 +335,17 @@ func (s *Scheduler) loop() {
 	active := awake // last completion or wake, for the spin window
 	backoff := time.Microsecond
 	for {
+		// Read closed before pending: a submitter counts itself in pending
+		// before it checks closed, so if the loop saw closed and then no
+		// pending operation, every later submitter sees closed and fails
+		// its operation instead of queueing it behind a loop that is gone.
+		closed := s.closed.Load()
 		n := s.poll()
 		// Read the shared pending count only when the lanes are empty:
 		// while work flows the loop reads nothing that submitters write,
 		// so it does not slow them down.
 		if (s.opts.policy == HostCallback || s.lanesEmpty()) && s.pending.Load() == 0 {
-			if s.closed.Load() {
+			if closed {
 				idle()
 				s.release()
 				return
