@@ -646,6 +646,11 @@ func (d *dispatcher) push(cbs future.Callbacks) {
 func (d *dispatcher) run() {
 	defer close(d.stopped)
 	for {
+		// Read stopReq before taking the queue: everything is pushed
+		// before stop is requested, so once the request is seen, the
+		// queue taken after it holds the last callbacks. (Checking it
+		// after taking the queue could drop a push that came in between.)
+		stopping := d.stopReq.Load()
 		d.mu.Lock()
 		q := d.q
 		d.q = nil
@@ -656,7 +661,7 @@ func (d *dispatcher) run() {
 		if len(q) > 0 {
 			continue
 		}
-		if d.stopReq.Load() {
+		if stopping {
 			return
 		}
 		<-d.signal
