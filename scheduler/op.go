@@ -70,27 +70,23 @@ func OnStream(st cuda.Stream) OpOption {
 
 // opCore is the untyped part of an operation.
 type opCore struct {
-	s      *Scheduler
-	name   string
-	lane   *lane
-	fin    finisher // the Op, to settle it
-	args   params   // what to enqueue
-	deps   []future.Awaitable
-	optErr error // a bad option: the op fails without being submitted
-	// deferred is set before the op waits for a host dependency: it is
-	// then published to the caller before it is enqueued.
-	deferred bool
-	seq      uint64 // submission order; written under lane.mu before the op is queued
+	s    *Scheduler
+	lane *lane
+	fin  finisher // the Op, to settle it
+	args params   // what to enqueue
+	deps []future.Awaitable
+	seq  uint64 // submission order; written under lane.mu before the op is queued
 
 	mu sync.Mutex // guards ev against dependents reading it
 	ev cuda.Event // recorded after the operation; nil once settled
 
-	x *opExtra // with spans or runtime/trace only, else nil
+	x *opExtra // with spans, runtime/trace or a bad option only, else nil
 }
 
-// opExtra is what an operation needs only for spans and runtime/trace,
-// kept apart so that the common operation stays small.
+// opExtra is what an operation needs only for spans, runtime/trace or a
+// bad option, kept apart so that the common operation stays small.
 type opExtra struct {
+	optErr    error      // a bad option: the op fails without being submitted
 	startEv   cuda.Event // recorded before the operation, with spans
 	submitted time.Time  // with spans
 	task      *trace.Task
@@ -124,8 +120,12 @@ const (
 // params are an operation's arguments, kept in the operation rather than
 // in a closure, which would cost an allocation per operation.
 type params struct {
-	kind           opKind
-	value          byte
+	kind  opKind
+	value byte
+	// deferred is set before the op waits for a host dependency: it is
+	// then published to the caller before it is enqueued. (It lives here,
+	// beside the other bytes, to keep the operation small.)
+	deferred       bool
 	dst, src       cuda.DevicePtr
 	host           *cuda.HostBuffer
 	dstOff, srcOff int
@@ -158,12 +158,23 @@ func (c *opCore) run(st cuda.Stream) error {
 	}
 }
 
+// opNames are the names of the kinds of operation, for errors and traces.
+var opNames = [...]string{
+	opHtoD:   "CopyHtoD",
+	opDtoH:   "CopyDtoH",
+	opDtoD:   "CopyDtoD",
+	opMemset: "Memset",
+	opLaunch: "Launch",
+	opAlloc:  "Alloc",
+	opFree:   "Free",
+}
+
 // opName names the operation in errors and traces.
 func (c *opCore) opName() string {
 	if c.args.kind == opLaunch && c.args.kernel != nil {
-		return c.name + " " + c.args.kernel.Spec().Name
+		return "Launch " + c.args.kernel.Spec().Name
 	}
-	return c.name
+	return opNames[c.args.kind]
 }
 
 func (o *Op[T]) finish(err error) future.Callbacks {
@@ -212,16 +223,17 @@ func (c *opCore) extra() *opExtra {
 
 // newOp makes an operation named name on lane def (or the stream its
 // options choose). The caller sets its arguments and calls start.
-func newOp[T any](s *Scheduler, name string, def *lane, opts []OpOption) *Op[T] {
+func newOp[T any](s *Scheduler, kind opKind, def *lane, opts []OpOption) *Op[T] {
 	o := &Op[T]{}
 	o.Future = o.p.Future()
 	c := &o.c
-	c.s, c.name, c.fin, c.lane = s, name, o, def
+	c.s, c.fin, c.lane = s, o, def
+	c.args.kind = kind
 	if len(opts) > 0 {
 		var cfg opConfig
 		for _, opt := range opts {
 			if opt == nil {
-				c.optErr = errors.New("nil OpOption")
+				c.extra().optErr = errors.New("nil OpOption")
 				return o
 			}
 			opt(&cfg)
@@ -241,8 +253,8 @@ func start[T any](o *Op[T], err error) *Op[T] {
 	switch {
 	case err != nil:
 		c.s.reject(c, err)
-	case c.optErr != nil:
-		c.s.reject(c, c.optErr)
+	case c.x != nil && c.x.optErr != nil:
+		c.s.reject(c, c.x.optErr)
 	default:
 		c.s.submit(c)
 	}
@@ -288,7 +300,7 @@ func (s *Scheduler) submit(c *opCore) {
 		}
 	}
 	if len(hostWait) > 0 {
-		c.deferred = true
+		c.args.deferred = true
 		future.Join(hostWait...).OnDone(func() { s.submit(c) })
 		return
 	}
@@ -367,7 +379,7 @@ func (s *Scheduler) enqueue(c *opCore) error {
 	if trace.IsEnabled() {
 		_, c.extra().task = trace.NewTask(context.Background(), "coawait."+c.opName())
 	}
-	if c.deferred {
+	if c.args.deferred {
 		// Published: a dependent may be reading c.ev.
 		c.mu.Lock()
 		c.ev = ev
@@ -414,7 +426,7 @@ func (s *Scheduler) checkHost(b *cuda.HostBuffer) error {
 // stream by default. src belongs to the device until the returned Op
 // settles (cuda.HostBuffer refuses other use meanwhile).
 func (s *Scheduler) CopyHtoD(dst cuda.DevicePtr, dstOff int, src *cuda.HostBuffer, srcOff, n int, opts ...OpOption) *Op[struct{}] {
-	o := newOp[struct{}](s, "CopyHtoD", s.in, opts)
+	o := newOp[struct{}](s, opHtoD, s.in, opts)
 	o.c.args = params{kind: opHtoD, dst: dst, dstOff: dstOff, host: src, srcOff: srcOff, n: n}
 	return start(o, s.checkHost(src))
 }
@@ -422,7 +434,7 @@ func (s *Scheduler) CopyHtoD(dst cuda.DevicePtr, dstOff int, src *cuda.HostBuffe
 // CopyDtoH copies n bytes from src+srcOff to dst[dstOff:], on the copy-out
 // stream by default, and settles with dst once the bytes are there.
 func (s *Scheduler) CopyDtoH(dst *cuda.HostBuffer, dstOff int, src cuda.DevicePtr, srcOff, n int, opts ...OpOption) *Op[*cuda.HostBuffer] {
-	o := newOp[*cuda.HostBuffer](s, "CopyDtoH", s.out, opts)
+	o := newOp[*cuda.HostBuffer](s, opDtoH, s.out, opts)
 	o.val = dst
 	o.c.args = params{kind: opDtoH, host: dst, dstOff: dstOff, src: src, srcOff: srcOff, n: n}
 	return start(o, s.checkHost(dst))
@@ -431,7 +443,7 @@ func (s *Scheduler) CopyDtoH(dst *cuda.HostBuffer, dstOff int, src cuda.DevicePt
 // CopyDtoD copies n bytes between device allocations, on the compute
 // stream by default.
 func (s *Scheduler) CopyDtoD(dst cuda.DevicePtr, dstOff int, src cuda.DevicePtr, srcOff, n int, opts ...OpOption) *Op[struct{}] {
-	o := newOp[struct{}](s, "CopyDtoD", s.compute, opts)
+	o := newOp[struct{}](s, opDtoD, s.compute, opts)
 	o.c.args = params{kind: opDtoD, dst: dst, dstOff: dstOff, src: src, srcOff: srcOff, n: n}
 	return start(o, nil)
 }
@@ -439,7 +451,7 @@ func (s *Scheduler) CopyDtoD(dst cuda.DevicePtr, dstOff int, src cuda.DevicePtr,
 // Memset sets n bytes at dst+off to value, on the compute stream by
 // default.
 func (s *Scheduler) Memset(dst cuda.DevicePtr, off, n int, value byte, opts ...OpOption) *Op[struct{}] {
-	o := newOp[struct{}](s, "Memset", s.compute, opts)
+	o := newOp[struct{}](s, opMemset, s.compute, opts)
 	o.c.args = params{kind: opMemset, dst: dst, dstOff: off, n: n, value: value}
 	return start(o, nil)
 }
@@ -453,7 +465,7 @@ func (s *Scheduler) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args []cuda.Arg
 	if k == nil {
 		err = cuda.Errorf("Launch", cuda.ErrInvalidValue, "nil kernel")
 	}
-	o := newOp[struct{}](s, "Launch", s.compute, opts)
+	o := newOp[struct{}](s, opLaunch, s.compute, opts)
 	o.c.args = params{kind: opLaunch, kernel: k, cfg: cfg, args: args}
 	return start(o, err)
 }
@@ -463,7 +475,7 @@ func (s *Scheduler) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args []cuda.Arg
 // used by work submitted to that stream after the Op, or to any stream
 // that depends on the Op. The Op settles with the pointer.
 func (s *Scheduler) Alloc(size int, opts ...OpOption) *Op[cuda.DevicePtr] {
-	o := newOp[cuda.DevicePtr](s, "Alloc", s.compute, opts)
+	o := newOp[cuda.DevicePtr](s, opAlloc, s.compute, opts)
 	o.c.args = params{kind: opAlloc, n: size}
 	return start(o, nil)
 }
@@ -472,7 +484,7 @@ func (s *Scheduler) Alloc(size int, opts ...OpOption) *Op[cuda.DevicePtr] {
 // stream (or the chosen stream): work submitted before it may still use the
 // memory, work after it must not.
 func (s *Scheduler) Free(p cuda.DevicePtr, opts ...OpOption) *Op[struct{}] {
-	o := newOp[struct{}](s, "Free", s.compute, opts)
+	o := newOp[struct{}](s, opFree, s.compute, opts)
 	o.c.args = params{kind: opFree, dst: p}
 	return start(o, nil)
 }
