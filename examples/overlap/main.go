@@ -13,8 +13,8 @@
 // layer on the CPU. Each also waits a modeled time (-load, -compute) that
 // stands for disk and GPU latency, so the overlap is visible at any machine
 // speed. The demo runs the loop twice, one step after the other and then
-// overlapped, and prints both times and the speed-up. The device-backed
-// version of this loop is `coawait demo`.
+// overlapped, and prints both times and the speed-up. (Package scheduler
+// runs the same shape of loop on a device, real or simulated.)
 //
 // Usage:
 //
