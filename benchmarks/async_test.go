@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -102,10 +103,13 @@ func BenchmarkAwaitDone(b *testing.B) {
 
 // BenchmarkResolveWake: one goroutine completes a result that another is
 // blocked waiting for, and back (ping-pong); ns/op covers two hand-offs.
-// This measures the wake-up, not the allocation of the futures, which
-// BenchmarkSpawnAwait covers.
+//
+// A channel is reused, a future is single-use, so coawait runs twice:
+// "coawait" measures the wake-up alone, with the futures made while the
+// timer is stopped (their cost is BenchmarkSpawnAwait's), and
+// "coawait-with-alloc" pays for its two futures inside the timed loop,
+// garbage collection included.
 func BenchmarkResolveWake(b *testing.B) {
-	ctx := context.Background()
 	b.Run("raw", func(b *testing.B) {
 		ping, pong := make(chan int), make(chan int)
 		go func() {
@@ -123,37 +127,53 @@ func BenchmarkResolveWake(b *testing.B) {
 		close(ping)
 	})
 	b.Run("coawait", func(b *testing.B) {
-		// Futures are single-use: make them in batches that stay warm in
-		// cache, with the timer stopped.
-		const batch = 512
-		type pair struct{ ping, pong future.Promise[int] }
-		batches := make(chan []pair)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for ps := range batches {
-				for i := range ps {
-					v, _ := ps[i].ping.Future().Await(ctx)
-					ps[i].pong.Resolve(v)
-				}
-			}
-		}()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i += batch {
+		// Large chunks, so that the two stops of the world that stopping
+		// and starting the timer cost (it reads the memory statistics)
+		// are rare, and a collection between chunks, so that none runs
+		// while the timer does.
+		benchPingPong(b, 1<<15, func() {
 			b.StopTimer()
-			ps := make([]pair, min(batch, b.N-i))
-			batches <- ps
-			b.StartTimer()
-			for j := range ps {
-				ps[j].ping.Resolve(i + j)
-				ps[j].pong.Future().Await(ctx)
+			runtime.GC()
+		}, b.StartTimer)
+	})
+	b.Run("coawait-with-alloc", func(b *testing.B) {
+		// Chunks small enough to stay warm in cache, made with the timer
+		// running.
+		benchPingPong(b, 512, func() {}, func() {})
+	})
+}
+
+// benchPingPong runs b.N future ping-pongs, the futures made in chunks of
+// size pairs between calls to before and after.
+func benchPingPong(b *testing.B, size int, before, after func()) {
+	ctx := context.Background()
+	type pair struct{ ping, pong future.Promise[int] }
+	chunks := make(chan []pair, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ps := range chunks {
+			for i := range ps {
+				v, _ := ps[i].ping.Future().Await(ctx)
+				ps[i].pong.Resolve(v)
 			}
 		}
-		b.StopTimer()
-		close(batches)
-		<-done
-	})
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += size {
+		before()
+		ps := make([]pair, min(size, b.N-i))
+		chunks <- ps
+		after()
+		for j := range ps {
+			ps[j].ping.Resolve(i + j)
+			ps[j].pong.Future().Await(ctx)
+		}
+	}
+	b.StopTimer()
+	close(chunks)
+	<-done
 }
 
 const fanOut = 10_000
