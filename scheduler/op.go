@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"runtime/trace"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -42,10 +43,10 @@ func (e *OpError) Unwrap() error { return e.Err }
 // is wrapped too.
 var ErrDependency = errors.New("a dependency failed")
 
-// An OpOption configures one operation.
-type OpOption func(*opConfig)
-
-type opConfig struct {
+// An OpOption configures one operation; [After] and [OnStream] make them.
+// Options are values rather than functions, so that passing them costs no
+// allocation. The zero OpOption configures nothing.
+type OpOption struct {
 	deps   []future.Awaitable
 	stream cuda.Stream
 }
@@ -58,35 +59,44 @@ type opConfig struct {
 // another scheduler is refused with ErrForeign. If a dependency fails, the operation fails
 // with an error wrapping ErrDependency and the dependency's error, and is
 // not submitted.
+// After keeps a copy of deps, not deps itself.
 func After(deps ...future.Awaitable) OpOption {
-	return func(c *opConfig) { c.deps = append(c.deps, deps...) }
+	return OpOption{deps: slices.Clone(deps)}
 }
 
 // OnStream submits the operation to st instead of its default stream. st
 // must be a stream of the scheduler's device; the scheduler does not own it.
+// OnStream(nil) configures nothing. Of several OnStream options, the last
+// that is not nil wins.
 func OnStream(st cuda.Stream) OpOption {
-	return func(c *opConfig) { c.stream = st }
+	return OpOption{stream: st}
 }
 
-// opCore is the untyped part of an operation.
+// opCore is the untyped part of an operation: what the loop needs to
+// settle it and dependents need to wait for it. What to enqueue (params)
+// and the dependencies are not kept here: they live on the submitting
+// goroutine's stack, or, for an operation waiting for a host dependency,
+// in the closure that submits it later. An Op is allocated per operation,
+// and its size is most of what submitting costs beyond the device call.
 type opCore struct {
-	s    *Scheduler
-	lane *lane
-	fin  finisher // the Op, to settle it
-	args params   // what to enqueue
-	deps []future.Awaitable
-	seq  uint64 // submission order; written under lane.mu before the op is queued
+	lane   *lane    // its stream; lane.s is the scheduler
+	fin    finisher // the Op, to settle it
+	kernel cuda.Kernel
+	kind   opKind
+	// deferred is set before the op waits for a host dependency: it is
+	// then published to the caller before it is enqueued.
+	deferred bool
+	seq      uint64 // submission order; written under lane.mu before the op is queued
 
 	mu sync.Mutex // guards ev against dependents reading it
 	ev cuda.Event // recorded after the operation; nil once settled
 
-	x *opExtra // with spans, runtime/trace or a bad option only, else nil
+	x *opExtra // with spans or runtime/trace only, else nil
 }
 
-// opExtra is what an operation needs only for spans, runtime/trace or a
-// bad option, kept apart so that the common operation stays small.
+// opExtra is what an operation needs only for spans or runtime/trace,
+// kept apart so that the common operation stays small.
 type opExtra struct {
-	optErr    error      // a bad option: the op fails without being submitted
 	startEv   cuda.Event // recorded before the operation, with spans
 	submitted time.Time  // with spans
 	task      *trace.Task
@@ -117,28 +127,20 @@ const (
 	opFree
 )
 
-// params are an operation's arguments, kept in the operation rather than
-// in a closure, which would cost an allocation per operation.
+// params are an operation's arguments: what to enqueue on its stream.
 type params struct {
-	kind  opKind
-	value byte
-	// deferred is set before the op waits for a host dependency: it is
-	// then published to the caller before it is enqueued. (It lives here,
-	// beside the other bytes, to keep the operation small.)
-	deferred       bool
+	value          byte
 	dst, src       cuda.DevicePtr
 	host           *cuda.HostBuffer
 	dstOff, srcOff int
 	n              int
-	kernel         cuda.Kernel
 	cfg            cuda.LaunchConfig
 	args           []cuda.Arg
 }
 
-// run enqueues the operation on st.
-func (c *opCore) run(st cuda.Stream) error {
-	a := &c.args
-	switch a.kind {
+// run enqueues c's operation, with arguments a, on st.
+func (c *opCore) run(a *params, st cuda.Stream) error {
+	switch c.kind {
 	case opHtoD:
 		return st.CopyHtoD(a.dst, a.dstOff, a.host, a.srcOff, a.n)
 	case opDtoH:
@@ -148,13 +150,13 @@ func (c *opCore) run(st cuda.Stream) error {
 	case opMemset:
 		return st.Memset(a.dst, a.dstOff, a.n, a.value)
 	case opLaunch:
-		return st.Launch(a.kernel, a.cfg, a.args...)
+		return st.Launch(c.kernel, a.cfg, a.args...)
 	case opAlloc:
-		p, err := c.s.pool().Alloc(st, a.n)
+		p, err := c.lane.s.pool().Alloc(st, a.n)
 		c.fin.setPtr(p) // read by the loop after the op is queued
 		return err
 	default:
-		return c.s.pool().Free(st, a.dst)
+		return c.lane.s.pool().Free(st, a.dst)
 	}
 }
 
@@ -171,10 +173,10 @@ var opNames = [...]string{
 
 // opName names the operation in errors and traces.
 func (c *opCore) opName() string {
-	if c.args.kind == opLaunch && c.args.kernel != nil {
-		return "Launch " + c.args.kernel.Spec().Name
+	if c.kind == opLaunch && c.kernel != nil {
+		return "Launch " + c.kernel.Spec().Name
 	}
-	return opNames[c.args.kind]
+	return opNames[c.kind]
 }
 
 func (o *Op[T]) finish(err error) future.Callbacks {
@@ -221,42 +223,40 @@ func (c *opCore) extra() *opExtra {
 	return c.x
 }
 
-// newOp makes an operation named name on lane def (or the stream its
-// options choose). The caller sets its arguments and calls start.
-func newOp[T any](s *Scheduler, kind opKind, def *lane, opts []OpOption) *Op[T] {
+// newOp makes an operation of kind on lane def; start submits it.
+func newOp[T any](s *Scheduler, kind opKind, def *lane) *Op[T] {
 	o := &Op[T]{}
 	o.Future = o.p.Future()
 	c := &o.c
-	c.s, c.fin, c.lane = s, o, def
-	c.args.kind = kind
-	if len(opts) > 0 {
-		var cfg opConfig
-		for _, opt := range opts {
-			if opt == nil {
-				c.extra().optErr = errors.New("nil OpOption")
-				return o
-			}
-			opt(&cfg)
-		}
-		c.deps = cfg.deps
-		if cfg.stream != nil {
-			c.lane = s.laneFor(cfg.stream)
-		}
-	}
+	c.fin, c.lane, c.kind = o, def, kind
 	return o
 }
 
-// start submits o, or fails it with err (a check of the caller's) or an
-// option error, without submitting anything.
-func start[T any](o *Op[T], err error) *Op[T] {
+// start submits o with arguments a and options opts, or fails it with err
+// (a check of the caller's) without submitting anything.
+func start[T any](o *Op[T], err error, a *params, opts []OpOption) *Op[T] {
 	c := &o.c
-	switch {
-	case err != nil:
-		c.s.reject(c, err)
-	case c.x != nil && c.x.optErr != nil:
-		c.s.reject(c, c.x.optErr)
-	default:
-		c.s.submit(c)
+	s := c.lane.s
+	var stream cuda.Stream
+	var deps []future.Awaitable
+	for i := range opts {
+		opt := &opts[i]
+		if opt.stream != nil {
+			stream = opt.stream
+		}
+		if deps == nil {
+			deps = opt.deps // a copy of After's, owned by the option
+		} else {
+			deps = append(deps[:len(deps):len(deps)], opt.deps...)
+		}
+	}
+	if stream != nil {
+		c.lane = s.laneFor(stream)
+	}
+	if err != nil {
+		s.reject(c, err)
+	} else {
+		s.submit(c, a, deps)
 	}
 	return o
 }
@@ -269,18 +269,18 @@ func (s *Scheduler) reject(c *opCore, err error) {
 	c.fin.finish(c.errorf(err)).Run()
 }
 
-// submit submits c to the device, or defers it until its pending host
-// dependencies settle.
-func (s *Scheduler) submit(c *opCore) {
+// submit submits c, with arguments a, to the device after deps, or defers
+// it until those of deps that are pending host futures settle.
+func (s *Scheduler) submit(c *opCore, a *params, deps []future.Awaitable) {
 	var hostWait []future.Awaitable
-	for i, d := range c.deps {
+	for i, d := range deps {
 		if d == nil || isNilPointer(d) {
 			s.reject(c, errors.New("nil dependency at index "+strconv.Itoa(i)))
 			return
 		}
 		if dop, ok := d.(deviceOp); ok {
 			x := dop.core()
-			if x.s != s {
+			if x.lane.s != s {
 				s.reject(c, ErrForeign)
 				return
 			}
@@ -300,8 +300,9 @@ func (s *Scheduler) submit(c *opCore) {
 		}
 	}
 	if len(hostWait) > 0 {
-		c.args.deferred = true
-		future.Join(hostWait...).OnDone(func() { s.submit(c) })
+		c.deferred = true
+		later := *a // a may be on the caller's stack
+		future.Join(hostWait...).OnDone(func() { s.submit(c, &later, deps) })
 		return
 	}
 	// Count the operation before checking for Close, so that the loop,
@@ -312,7 +313,7 @@ func (s *Scheduler) submit(c *opCore) {
 		s.reject(c, ErrClosed)
 		return
 	}
-	if err := s.enqueue(c); err != nil {
+	if err := s.enqueue(c, a, deps); err != nil {
 		s.pending.Add(-1)
 		s.reject(c, err)
 		return
@@ -320,13 +321,13 @@ func (s *Scheduler) submit(c *opCore) {
 	s.nudge()
 }
 
-// enqueue puts c on its stream, after its device dependencies, records its
-// event and queues it for the loop.
-func (s *Scheduler) enqueue(c *opCore) error {
+// enqueue puts c, with arguments a, on its stream after its device
+// dependencies among deps, records its event and queues it for the loop.
+func (s *Scheduler) enqueue(c *opCore, a *params, deps []future.Awaitable) error {
 	l := c.lane
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, d := range c.deps {
+	for _, d := range deps {
 		dop, ok := d.(deviceOp)
 		if !ok {
 			continue
@@ -360,7 +361,7 @@ func (s *Scheduler) enqueue(c *opCore) error {
 		x := c.extra()
 		x.startEv, x.submitted = ev, time.Now()
 	}
-	if err := c.run(l.st); err != nil {
+	if err := c.run(a, l.st); err != nil {
 		return err
 	}
 	ev, err := s.event(l)
@@ -379,7 +380,7 @@ func (s *Scheduler) enqueue(c *opCore) error {
 	if trace.IsEnabled() {
 		_, c.extra().task = trace.NewTask(context.Background(), "coawait."+c.opName())
 	}
-	if c.args.deferred {
+	if c.deferred {
 		// Published: a dependent may be reading c.ev.
 		c.mu.Lock()
 		c.ev = ev
@@ -426,34 +427,30 @@ func (s *Scheduler) checkHost(b *cuda.HostBuffer) error {
 // stream by default. src belongs to the device until the returned Op
 // settles (cuda.HostBuffer refuses other use meanwhile).
 func (s *Scheduler) CopyHtoD(dst cuda.DevicePtr, dstOff int, src *cuda.HostBuffer, srcOff, n int, opts ...OpOption) *Op[struct{}] {
-	o := newOp[struct{}](s, opHtoD, s.in, opts)
-	o.c.args = params{kind: opHtoD, dst: dst, dstOff: dstOff, host: src, srcOff: srcOff, n: n}
-	return start(o, s.checkHost(src))
+	o := newOp[struct{}](s, opHtoD, s.in)
+	return start(o, s.checkHost(src), &params{dst: dst, dstOff: dstOff, host: src, srcOff: srcOff, n: n}, opts)
 }
 
 // CopyDtoH copies n bytes from src+srcOff to dst[dstOff:], on the copy-out
 // stream by default, and settles with dst once the bytes are there.
 func (s *Scheduler) CopyDtoH(dst *cuda.HostBuffer, dstOff int, src cuda.DevicePtr, srcOff, n int, opts ...OpOption) *Op[*cuda.HostBuffer] {
-	o := newOp[*cuda.HostBuffer](s, opDtoH, s.out, opts)
+	o := newOp[*cuda.HostBuffer](s, opDtoH, s.out)
 	o.val = dst
-	o.c.args = params{kind: opDtoH, host: dst, dstOff: dstOff, src: src, srcOff: srcOff, n: n}
-	return start(o, s.checkHost(dst))
+	return start(o, s.checkHost(dst), &params{host: dst, dstOff: dstOff, src: src, srcOff: srcOff, n: n}, opts)
 }
 
 // CopyDtoD copies n bytes between device allocations, on the compute
 // stream by default.
 func (s *Scheduler) CopyDtoD(dst cuda.DevicePtr, dstOff int, src cuda.DevicePtr, srcOff, n int, opts ...OpOption) *Op[struct{}] {
-	o := newOp[struct{}](s, opDtoD, s.compute, opts)
-	o.c.args = params{kind: opDtoD, dst: dst, dstOff: dstOff, src: src, srcOff: srcOff, n: n}
-	return start(o, nil)
+	o := newOp[struct{}](s, opDtoD, s.compute)
+	return start(o, nil, &params{dst: dst, dstOff: dstOff, src: src, srcOff: srcOff, n: n}, opts)
 }
 
 // Memset sets n bytes at dst+off to value, on the compute stream by
 // default.
 func (s *Scheduler) Memset(dst cuda.DevicePtr, off, n int, value byte, opts ...OpOption) *Op[struct{}] {
-	o := newOp[struct{}](s, opMemset, s.compute, opts)
-	o.c.args = params{kind: opMemset, dst: dst, dstOff: off, n: n, value: value}
-	return start(o, nil)
+	o := newOp[struct{}](s, opMemset, s.compute)
+	return start(o, nil, &params{dst: dst, dstOff: off, n: n, value: value}, opts)
 }
 
 // Launch launches kernel k with the given configuration and arguments, on
@@ -465,9 +462,9 @@ func (s *Scheduler) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args []cuda.Arg
 	if k == nil {
 		err = cuda.Errorf("Launch", cuda.ErrInvalidValue, "nil kernel")
 	}
-	o := newOp[struct{}](s, opLaunch, s.compute, opts)
-	o.c.args = params{kind: opLaunch, kernel: k, cfg: cfg, args: args}
-	return start(o, err)
+	o := newOp[struct{}](s, opLaunch, s.compute)
+	o.c.kernel = k
+	return start(o, err, &params{cfg: cfg, args: args}, opts)
 }
 
 // Alloc allocates size bytes of device memory from the scheduler's
@@ -475,18 +472,16 @@ func (s *Scheduler) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args []cuda.Arg
 // used by work submitted to that stream after the Op, or to any stream
 // that depends on the Op. The Op settles with the pointer.
 func (s *Scheduler) Alloc(size int, opts ...OpOption) *Op[cuda.DevicePtr] {
-	o := newOp[cuda.DevicePtr](s, opAlloc, s.compute, opts)
-	o.c.args = params{kind: opAlloc, n: size}
-	return start(o, nil)
+	o := newOp[cuda.DevicePtr](s, opAlloc, s.compute)
+	return start(o, nil, &params{n: size}, opts)
 }
 
 // Free returns memory from Alloc to the pool at this point of the compute
 // stream (or the chosen stream): work submitted before it may still use the
 // memory, work after it must not.
 func (s *Scheduler) Free(p cuda.DevicePtr, opts ...OpOption) *Op[struct{}] {
-	o := newOp[struct{}](s, opFree, s.compute, opts)
-	o.c.args = params{kind: opFree, dst: p}
-	return start(o, nil)
+	o := newOp[struct{}](s, opFree, s.compute)
+	return start(o, nil, &params{dst: p}, opts)
 }
 
 // pool returns the scheduler's device memory pool, made on first use.
