@@ -32,7 +32,17 @@ type signal struct {
 	// state is the settle state; a load of stateDone makes val and err
 	// visible (they are written before the store).
 	state atomic.Uint32
-	cond  sync.Cond
+
+	// watched tells the settler what it must do besides publishing the
+	// result (see the watch* bits). Watchers set their bit before they
+	// check the state, and the settler reads the bits after it publishes
+	// the state, so at least one of them sees the other (both are
+	// sequentially consistent atomics): the settler never misses a
+	// watcher that did not see it settle. (It lives here, in what would
+	// otherwise be padding before cond, to keep every future small.)
+	watched atomic.Uint32
+
+	cond sync.Cond
 }
 
 // Lock implements sync.Locker for cond; it does nothing.
@@ -63,19 +73,13 @@ var closedChan = func() chan struct{} {
 // it. A Future must not be copied after first use. All methods are safe for
 // concurrent use.
 type Future[T any] struct {
-	sig signal // settle state and the waiters' condition variable
+	sig signal // settle state, watchers and the waiters' condition variable
 
-	// watched tells the settler what it must do besides publishing the
-	// result (see the watch* bits). Watchers set their bit before they
-	// check the state, and the settler reads the bits after it publishes
-	// the state, so at least one of them sees the other (both are
-	// sequentially consistent atomics): the settler never misses a
-	// watcher that did not see it settle.
-	watched atomic.Uint32
-
-	mu   sync.Mutex // guards head, tail and done
-	head *node      // callbacks to run when the future settles, in order
-	tail *node
+	mu sync.Mutex // guards head and done
+	// head is the list of callbacks to run when the future settles, the
+	// most recently registered first (settling reverses it, so that they
+	// run in the order they were registered).
+	head *node
 	done chan struct{} // made by the first call to Done; closed on settle
 
 	// val and err are written once, by the winning settler, before state
@@ -212,15 +216,15 @@ func (f *Future[T]) awaitSlow(ctx context.Context) (T, error) {
 	if cancel == nil {
 		// ctx can never be cancelled: park on the condition variable,
 		// which needs no allocation.
-		old := f.watched.Or(watchWait | watchInit)
+		old := f.sig.watched.Or(watchWait | watchInit)
 		if old&watchReady == 0 {
 			if old&watchInit == 0 {
 				// The first waiter sets the condition variable's
 				// Locker; the others wait the few instructions it takes.
 				f.sig.cond.L = &f.sig
-				f.watched.Or(watchReady)
+				f.sig.watched.Or(watchReady)
 			} else {
-				for f.watched.Load()&watchReady == 0 {
+				for f.sig.watched.Load()&watchReady == 0 {
 					runtime.Gosched()
 				}
 			}
@@ -254,7 +258,7 @@ func (f *Future[T]) Done() <-chan struct{} {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.watched.Or(watchList)
+	f.sig.watched.Or(watchList)
 	if f.sig.state.Load() == stateDone {
 		if f.done != nil {
 			return f.done
@@ -319,18 +323,16 @@ func (f *Future[T]) add(n *node) bool {
 		return false
 	}
 	f.mu.Lock()
-	f.watched.Or(watchList)
+	f.sig.watched.Or(watchList)
 	if f.sig.state.Load() == stateDone {
 		f.mu.Unlock()
 		return false
 	}
-	n.prev, n.next = f.tail, nil
-	if f.tail == nil {
-		f.head = n
-	} else {
-		f.tail.next = n
+	n.prev, n.next = nil, f.head
+	if f.head != nil {
+		f.head.prev = n
 	}
-	f.tail = n
+	f.head = n
 	n.linked = true
 	f.mu.Unlock()
 	return true
@@ -350,9 +352,7 @@ func (f *Future[T]) remove(n *node) bool {
 	} else {
 		n.prev.next = n.next
 	}
-	if n.next == nil {
-		f.tail = n.prev
-	} else {
+	if n.next != nil {
 		n.next.prev = n.prev
 	}
 	n.prev, n.next = nil, nil
@@ -377,7 +377,7 @@ func (f *Future[T]) complete(v T, err error) (*node, bool) {
 	}
 	f.val, f.err = v, err
 	f.sig.state.Store(stateDone)
-	w := f.watched.Load()
+	w := f.sig.watched.Load()
 	if w&watchWait != 0 {
 		f.sig.cond.Broadcast()
 	}
@@ -385,11 +385,16 @@ func (f *Future[T]) complete(v T, err error) (*node, bool) {
 		return nil, true
 	}
 	f.mu.Lock()
-	list := f.head
-	f.head, f.tail = nil, nil
-	for n := list; n != nil; n = n.next {
+	// Detach the callbacks and reverse them into registration order.
+	var list *node
+	for n := f.head; n != nil; {
+		next := n.next
 		n.linked = false
+		n.prev, n.next = nil, list
+		list = n
+		n = next
 	}
+	f.head = nil
 	if f.done != nil {
 		close(f.done)
 	}

@@ -325,3 +325,43 @@ func FuzzCombinators(f *testing.F) {
 		}
 	})
 }
+
+// Callbacks registered with OnDone run once, in the order they were
+// registered, except those stopped before the future settled; stop reports
+// true exactly for those.
+func TestCallbackOrderProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		f, p := future.New[int]()
+		var ran []int
+		var want []int
+		var stops []func() bool
+		n := rapid.IntRange(0, 20).Draw(t, "n")
+		stopped := map[int]bool{}
+		for i := range n {
+			stops = append(stops, f.OnDone(func() { ran = append(ran, i) }))
+			// Stop some of the callbacks registered so far: the first,
+			// the last or one in the middle of the list.
+			if rapid.Bool().Draw(t, "stop") {
+				j := rapid.IntRange(0, i).Draw(t, "which")
+				if got := stops[j](); got == stopped[j] {
+					t.Fatalf("stop %d = %v, already stopped: %v", j, got, stopped[j])
+				}
+				stopped[j] = true
+			}
+		}
+		for i := range n {
+			if !stopped[i] {
+				want = append(want, i)
+			}
+		}
+		p.Resolve(1)
+		if !slices.Equal(ran, want) {
+			t.Fatalf("ran %v, want %v", ran, want)
+		}
+		for i, stop := range stops {
+			if stop() {
+				t.Fatalf("stop %d reported true after settling", i)
+			}
+		}
+	})
+}
