@@ -486,6 +486,43 @@ func TestAdaptiveDetection(t *testing.T) {
 	})
 }
 
+// Under Adaptive, submissions count as activity: while operations keep
+// arriving, the loop keeps spinning even though none completes, instead of
+// backing off into sleeps (whose wake-ups slow the submitters). Once they
+// stop, it backs off. Real time: the stream is held by a host function, and
+// an operation is submitted every 50µs for 40ms against a 10ms window.
+func TestAdaptiveSpinsWhileSubmitting(t *testing.T) {
+	e := newEnv(t, sim.Instant, scheduler.WithSpin(10*time.Millisecond, 100*time.Microsecond))
+	st, err := e.dev.NewStream(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	gate := make(chan struct{})
+	if err := st.(cuda.HostFuncLauncher).LaunchHostFunc(func(error) { <-gate }); err != nil {
+		t.Fatal(err)
+	}
+	x := e.alloc(64)
+	on := scheduler.OnStream(st)
+	var ops []*scheduler.Op[struct{}]
+	for start := time.Now(); time.Since(start) < 40*time.Millisecond; {
+		ops = append(ops, e.s.Memset(x, 0, 64, 1, on))
+		for next := time.Now().Add(50 * time.Microsecond); time.Now().Before(next); {
+		}
+	}
+	if m := e.s.Metrics(); m.Sleeps != 0 {
+		t.Errorf("the loop slept %d times while operations were being submitted", m.Sleeps)
+	}
+	time.Sleep(30 * time.Millisecond)
+	if m := e.s.Metrics(); m.Sleeps == 0 {
+		t.Errorf("the loop did not back off once submissions stopped: %+v", m)
+	}
+	close(gate)
+	for _, op := range ops {
+		await[struct{}](t, op)
+	}
+}
+
 // Awaiting with a cancelled context returns at once; the device work goes
 // on, the op settles, and its resources are released.
 func TestAwaitCancelled(t *testing.T) {
