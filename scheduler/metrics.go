@@ -45,8 +45,14 @@ type metrics struct {
 
 // Metrics returns a snapshot of the scheduler's counters.
 func (s *Scheduler) Metrics() Metrics {
+	var submitted int64
+	for _, l := range *s.lanes.Load() {
+		l.mu.Lock()
+		submitted += l.submitted
+		l.mu.Unlock()
+	}
 	return Metrics{
-		Submitted:   int64(s.seq.Load()),
+		Submitted:   submitted,
 		Completed:   s.m.completed.Load(),
 		Failed:      s.m.failed.Load(),
 		Rejected:    s.m.rejected.Load(),

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/coawait/coawait/cuda"
 	"github.com/coawait/coawait/future"
@@ -19,11 +20,15 @@ import (
 // future.Join) that also knows the device event marking its completion, so
 // that later operations can depend on it on the GPU through [After].
 type Op[T any] struct {
+	// c comes first: the loop, which sees only the *opCore, turns it back
+	// into the *Op (see opCore.settle), so that no Op needs to carry a
+	// pointer to itself.
+	c opCore
+
 	*future.Future[T]
 
-	p   future.Promise[T]
 	val T // the value the future settles with on success
-	c   opCore
+	p   future.Promise[T]
 }
 
 // An OpError is the error of a failed operation: it names the operation and
@@ -79,14 +84,17 @@ func OnStream(st cuda.Stream) OpOption {
 // in the closure that submits it later. An Op is allocated per operation,
 // and its size is most of what submitting costs beyond the device call.
 type opCore struct {
-	lane   *lane    // its stream; lane.s is the scheduler
-	fin    finisher // the Op, to settle it
+	lane   *lane // its stream; lane.s is the scheduler
 	kernel cuda.Kernel
 	kind   opKind
 	// deferred is set before the op waits for a host dependency: it is
 	// then published to the caller before it is enqueued.
 	deferred bool
-	seq      uint64 // submission order; written under lane.mu before the op is queued
+	// seq is the low 32 bits of the submission number, for Blocking's
+	// oldest-first (compared modulo 2^32: pending operations are never
+	// 2^31 submissions apart); other policies leave it zero. Written
+	// under lane.mu before the op is queued.
+	seq uint32
 
 	mu sync.Mutex // guards ev against dependents reading it
 	ev cuda.Event // recorded after the operation; nil once settled
@@ -102,16 +110,47 @@ type opExtra struct {
 	task      *trace.Task
 }
 
-type finisher interface {
-	finish(err error) future.Callbacks
-	core() *opCore
-	setPtr(p cuda.DevicePtr)
+// opOf returns the *Op[T] whose first field is c. Every opCore is made by
+// newOp as the first field of an Op, and the kind of operation tells its
+// T: an Op[*cuda.HostBuffer] for CopyDtoH, an Op[cuda.DevicePtr] for
+// Alloc, an Op[struct{}] for every other kind (see settle). The public
+// constructors below keep to that; TestOpKinds checks it.
+func opOf[T any](c *opCore) *Op[T] {
+	return (*Op[T])(unsafe.Pointer(c))
 }
 
-// setPtr sets the value of an Op[cuda.DevicePtr] (Alloc's result).
-func (o *Op[T]) setPtr(p cuda.DevicePtr) {
-	if v, ok := any(&o.val).(*cuda.DevicePtr); ok {
-		*v = p
+// settle settles c's Op with err, or with its value if err is nil, and
+// returns its callbacks for the caller to run.
+func (c *opCore) settle(err error) future.Callbacks {
+	switch c.kind {
+	case opDtoH:
+		return settleOp(opOf[*cuda.HostBuffer](c), err)
+	case opAlloc:
+		return settleOp(opOf[cuda.DevicePtr](c), err)
+	default:
+		return settleOp(opOf[struct{}](c), err)
+	}
+}
+
+func settleOp[T any](o *Op[T], err error) future.Callbacks {
+	cbs, _ := o.p.SettleDeferred(o.val, err)
+	return cbs
+}
+
+// kindType reports whether T is the value type of operations of kind k
+// (see opOf).
+func kindType[T any](k opKind) bool {
+	var v any = (*T)(nil)
+	switch k {
+	case opDtoH:
+		_, ok := v.(**cuda.HostBuffer)
+		return ok
+	case opAlloc:
+		_, ok := v.(*cuda.DevicePtr)
+		return ok
+	default:
+		_, ok := v.(*struct{})
+		return ok
 	}
 }
 
@@ -153,7 +192,7 @@ func (c *opCore) run(a *params, st cuda.Stream) error {
 		return st.Launch(c.kernel, a.cfg, a.args...)
 	case opAlloc:
 		p, err := c.lane.s.pool().Alloc(st, a.n)
-		c.fin.setPtr(p) // read by the loop after the op is queued
+		opOf[cuda.DevicePtr](c).val = p // read by the loop after the op is queued
 		return err
 	default:
 		return c.lane.s.pool().Free(st, a.dst)
@@ -177,11 +216,6 @@ func (c *opCore) opName() string {
 		return "Launch " + c.kernel.Spec().Name
 	}
 	return opNames[c.kind]
-}
-
-func (o *Op[T]) finish(err error) future.Callbacks {
-	cbs, _ := o.p.SettleDeferred(o.val, err)
-	return cbs
 }
 
 func (o *Op[T]) core() *opCore { return &o.c }
@@ -228,7 +262,7 @@ func newOp[T any](s *Scheduler, kind opKind, def *lane) *Op[T] {
 	o := &Op[T]{}
 	o.Future = o.p.Future()
 	c := &o.c
-	c.fin, c.lane, c.kind = o, def, kind
+	c.lane, c.kind = def, kind
 	return o
 }
 
@@ -266,7 +300,7 @@ func start[T any](o *Op[T], err error, a *params, opts []OpOption) *Op[T] {
 func (s *Scheduler) reject(c *opCore, err error) {
 	s.m.rejected.Add(1)
 	c.finishTask()
-	c.fin.finish(c.errorf(err)).Run()
+	c.settle(c.errorf(err)).Run()
 }
 
 // submit submits c, with arguments a, to the device after deps, or defers
@@ -388,7 +422,10 @@ func (s *Scheduler) enqueue(c *opCore, a *params, deps []future.Awaitable) error
 	} else {
 		c.ev = ev // not yet returned to the caller: nobody else sees c
 	}
-	c.seq = s.seq.Add(1)
+	l.submitted++
+	if s.opts.policy == Blocking {
+		c.seq = uint32(s.seq.Add(1))
+	}
 	if s.opts.policy == HostCallback {
 		hl := l.st.(cuda.HostFuncLauncher)
 		return hl.LaunchHostFunc(func(err error) {

@@ -144,16 +144,17 @@ type Scheduler struct {
 	batch []*opCore    // the loop's scratch buffer for pollLane
 	evBuf []cuda.Event // the loop's scratch buffer for pollLane
 
-	// Every submission writes these two; they have a cache line of their
-	// own, so that a spinning loop, which reads the fields above on every
-	// poll, does not pull the line away from submitters on the other core
-	// (false sharing here cost about 100 ns a submission).
+	// Every submission writes these; they have a cache line of their own,
+	// so that a spinning loop, which reads the fields above on every poll,
+	// does not pull the line away from submitters on the other core (false
+	// sharing here cost about 100 ns a submission).
 	_ [64]byte
-	// pending counts operations submitted and not yet settled, including
-	// those waiting for a host dependency.
+	// pending counts operations submitted and not yet settled.
 	pending atomic.Int64
-	seq     atomic.Uint64 // submission order, for Blocking's oldest-first
-	_       [48]byte
+	// seq numbers submissions, for Blocking's oldest-first; only the
+	// Blocking policy counts them.
+	seq atomic.Uint64
+	_   [48]byte
 }
 
 type completion struct {
@@ -169,9 +170,13 @@ type lane struct {
 	st    cuda.Stream
 	owned bool
 	mu    sync.Mutex
-	q     []*opCore
-	head  int
-	idle  []cuda.Event // events of settled operations, for reuse
+	// submitted counts the operations enqueued on the stream, for
+	// Metrics: a plain count under mu, which submitters hold anyway, costs
+	// less than a shared atomic counter.
+	submitted int64
+	q         []*opCore
+	head      int
+	idle      []cuda.Event // events of settled operations, for reuse
 	// first is q[head], or nil when q is empty: written under mu, read
 	// without it by the loop. It has a cache line of its own, so that the
 	// loop's polling does not pull in the line submitters write.
@@ -350,7 +355,7 @@ func (s *Scheduler) loop() {
 	idle := func() { s.m.busy.Add(int64(time.Since(awake))) }
 	spins := 0
 	active := awake // last completion, wake or submission, for the spin window
-	seen := s.seq.Load()
+	seen := s.pending.Load()
 	backoff := time.Microsecond
 	for {
 		// Read closed before pending: a submitter counts itself in pending
@@ -398,14 +403,15 @@ func (s *Scheduler) loop() {
 				continue
 			}
 			// The window ran out with nothing done. If operations were
-			// submitted meanwhile, work is still flowing in: spin on.
-			// (Reading seq, which every submission writes, once per
+			// submitted meanwhile (nothing completed, so pending moved
+			// only by submissions), work is still flowing in: spin on.
+			// (Reading pending, which every submission writes, once per
 			// window rather than per poll keeps the loop off the
 			// submitters' cache line.) Sleeping here instead would make
 			// the loop's thread wake every few microseconds, which costs
 			// submitters on a 2-core machine about 15% of their speed.
-			if seq := s.seq.Load(); seq != seen && s.opts.spinWindow > 0 {
-				seen, spins, active = seq, 0, time.Now()
+			if p := s.pending.Load(); p != seen && s.opts.spinWindow > 0 {
+				seen, spins, active = p, 0, time.Now()
 				continue
 			}
 			s.m.sleeps.Add(1)
@@ -536,7 +542,7 @@ func (s *Scheduler) pollLane(l *lane) int {
 func (s *Scheduler) blockOnOldest() {
 	var oldest *opCore
 	for _, l := range *s.lanes.Load() {
-		if c := l.peek(); c != nil && (oldest == nil || c.seq < oldest.seq) {
+		if c := l.peek(); c != nil && (oldest == nil || int32(c.seq-oldest.seq) < 0) {
 			oldest = c
 		}
 	}
@@ -580,7 +586,7 @@ func (s *Scheduler) finishOp(c *opCore, err error) (evs [2]cuda.Event) {
 	// awaited it sees Metrics().Pending without it. (Only the loop acts on
 	// pending reaching zero, and only after this call returns.)
 	s.pending.Add(-1)
-	cbs := c.fin.finish(err)
+	cbs := c.settle(err)
 	// Clear the event only after the future has settled: a dependent that
 	// finds no event relies on the future's result being final.
 	c.mu.Lock()
