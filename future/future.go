@@ -2,7 +2,6 @@ package future
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -14,12 +13,10 @@ const (
 	stateDone                   // the result is written and may be read
 )
 
-// Bits of Future.watched.
+// Bits of signal.watched.
 const (
-	watchList  uint32 = 1 << iota // callbacks or a Done channel: settle must lock mu
-	watchWait                     // a goroutine may be waiting: settle must broadcast
-	watchInit                     // a waiter is setting sig.cond.L
-	watchReady                    // sig.cond.L is set
+	watchList uint32 = 1 << iota // callbacks or a Done channel: settle must lock mu
+	watchCond                    // a waiter owns cond (it sets cond.L): settle must broadcast
 )
 
 // signal is the non-generic core of a future: its state and the condition
@@ -28,6 +25,11 @@ const (
 // waiter's ticket and before it parks, broadcasts if the future has
 // settled meanwhile, so that a waiter whose ticket came after the settler's
 // broadcast does not park forever. The settler never takes a lock.
+//
+// cond serves one waiter, the first, which claims it with one atomic
+// operation (watchCond) and then sets cond.L: claiming it in two steps so
+// that several waiters could share it cost a second atomic operation on
+// every wait. Later waiters, rare, wait on the Done channel instead.
 type signal struct {
 	// state is the settle state; a load of stateDone makes val and err
 	// visible (they are written before the store).
@@ -197,9 +199,10 @@ func (p *Promise[T]) check(op string) {
 // error. If ctx is done first it returns the zero value and ctx.Err(); the
 // producer of f is not cancelled and f still settles later. Awaiting an
 // already settled future takes no lock and allocates nothing, whatever ctx
-// is; waiting with a ctx that can never be done (such as
-// context.Background()) allocates nothing either. Await panics if ctx is
-// nil.
+// is; the first goroutine to wait with a ctx that can never be done (such
+// as context.Background()) allocates nothing either, and further waiters
+// of the same future share its Done channel (one allocation). Await panics
+// if ctx is nil.
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	if f.sig.state.Load() == stateDone {
 		return f.val, f.err
@@ -214,21 +217,14 @@ func (f *Future[T]) awaitSlow(ctx context.Context) (T, error) {
 	var zero T
 	cancel := ctx.Done()
 	if cancel == nil {
-		// ctx can never be cancelled: park on the condition variable,
-		// which needs no allocation.
-		old := f.sig.watched.Or(watchWait | watchInit)
-		if old&watchReady == 0 {
-			if old&watchInit == 0 {
-				// The first waiter sets the condition variable's
-				// Locker; the others wait the few instructions it takes.
-				f.sig.cond.L = &f.sig
-				f.sig.watched.Or(watchReady)
-			} else {
-				for f.sig.watched.Load()&watchReady == 0 {
-					runtime.Gosched()
-				}
-			}
+		// ctx can never be cancelled: the first waiter parks on the
+		// condition variable, which needs no allocation; any other waits
+		// on the Done channel (see signal).
+		if f.sig.watched.Or(watchCond)&watchCond != 0 {
+			<-f.Done()
+			return f.val, f.err
 		}
+		f.sig.cond.L = &f.sig
 		for f.sig.state.Load() != stateDone {
 			f.sig.cond.Wait()
 		}
@@ -378,7 +374,7 @@ func (f *Future[T]) complete(v T, err error) (*node, bool) {
 	f.val, f.err = v, err
 	f.sig.state.Store(stateDone)
 	w := f.sig.watched.Load()
-	if w&watchWait != 0 {
+	if w&watchCond != 0 {
 		f.sig.cond.Broadcast()
 	}
 	if w&watchList == 0 {

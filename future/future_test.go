@@ -499,3 +499,35 @@ func TestSettleDeferred(t *testing.T) {
 		t.Fatal("deferred settle without callbacks")
 	}
 }
+
+// Many goroutines awaiting one future with a context that cannot be
+// cancelled all wake with its result: the first parks on the future's
+// condition variable, the others on its Done channel. Under synctest, all
+// of them are durably blocked until it settles, and waiters arriving after
+// it settled return at once.
+func TestManyWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, p := future.New[int]()
+		const n = 50
+		var woke atomic.Int32
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				v, err := f.Await(context.Background())
+				if v != 7 || err != nil {
+					t.Errorf("Await = %v, %v", v, err)
+				}
+				woke.Add(1)
+			})
+		}
+		synctest.Wait()
+		if woke.Load() != 0 {
+			t.Fatal("a waiter woke before the future settled")
+		}
+		p.Resolve(7)
+		wg.Wait()
+		if v, err := f.Await(context.Background()); v != 7 || err != nil {
+			t.Fatalf("late Await = %v, %v", v, err)
+		}
+	})
+}
