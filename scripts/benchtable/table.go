@@ -76,11 +76,12 @@ type key struct{ work, impl string }
 // render writes a markdown table for each work, in order of appearance: a
 // row per implementation (the baseline first) and, for each metric the
 // work reports, its value and — except for B/op and allocs/op — its ratio
-// to the baseline implementation of the same work. Results repeated with
-// -count are averaged first.
+// to the baseline implementation of the same work. Of results repeated
+// with -count, the median is shown: on a shared machine a run now and then
+// takes twice as long for reasons of its own, and one such run would move
+// a mean (and a ratio) far more than it moves the median.
 func render(w io.Writer, results []result, baseline string) {
-	sums := map[key]map[string]float64{}
-	counts := map[key]int{}
+	values := map[key]map[string][]float64{}
 	var works []string
 	impls := map[string][]string{}
 	units := map[string][]string{}
@@ -89,21 +90,28 @@ func render(w io.Writer, results []result, baseline string) {
 		if _, ok := impls[r.work]; !ok {
 			works = append(works, r.work)
 		}
-		if sums[k] == nil {
-			sums[k] = map[string]float64{}
+		if values[k] == nil {
+			values[k] = map[string][]float64{}
 			impls[r.work] = append(impls[r.work], r.impl)
 		}
-		counts[k]++
 		for _, u := range r.order {
 			if !slices.Contains(units[r.work], u) {
 				units[r.work] = append(units[r.work], u)
 			}
-			sums[k][u] += r.metrics[u]
+			values[k][u] = append(values[k][u], r.metrics[u])
 		}
 	}
-	mean := func(k key, unit string) (float64, bool) {
-		v, ok := sums[k][unit]
-		return v / float64(counts[k]), ok
+	median := func(k key, unit string) (float64, bool) {
+		vs := slices.Clone(values[k][unit])
+		if len(vs) == 0 {
+			return 0, false
+		}
+		slices.Sort(vs)
+		n := len(vs)
+		if n%2 == 1 {
+			return vs[n/2], true
+		}
+		return (vs[n/2-1] + vs[n/2]) / 2, true
 	}
 	for wi, work := range works {
 		if wi > 0 {
@@ -112,7 +120,7 @@ func render(w io.Writer, results []result, baseline string) {
 		fmt.Fprintf(w, "### %s\n\n", work)
 		is := impls[work]
 		sort.SliceStable(is, func(i, j int) bool { return is[i] == baseline && is[j] != baseline })
-		_, hasBase := sums[key{work, baseline}]
+		_, hasBase := values[key{work, baseline}]
 		head, sep := "| impl |", "|---|"
 		for _, u := range units[work] {
 			head += " " + u + " |"
@@ -128,7 +136,7 @@ func render(w io.Writer, results []result, baseline string) {
 			k := key{work, impl}
 			row := "| " + impl + " |"
 			for _, u := range units[work] {
-				v, ok := mean(k, u)
+				v, ok := median(k, u)
 				if ok {
 					row += " " + format(v) + " |"
 				} else {
@@ -137,7 +145,7 @@ func render(w io.Writer, results []result, baseline string) {
 				if !hasBase || !ratioed(u) {
 					continue
 				}
-				if b, okb := mean(key{work, baseline}, u); ok && okb && b != 0 {
+				if b, okb := median(key{work, baseline}, u); ok && okb && b != 0 {
 					row += fmt.Sprintf(" %.2f |", v/b)
 				} else {
 					row += " |"

@@ -30,7 +30,7 @@ func TestParseAndRender(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"### SpawnAwait\n\n| impl | ns/op | ×raw | B/op | allocs/op |",
-		"| raw | 450 | 1.00 | 152 | 2 |",     // mean of the two runs
+		"| raw | 450 | 1.00 | 152 | 2 |",     // median of the two runs
 		"| coawait | 440 | 0.98 | 192 | 2 |", // 440 / 450
 		"### Cancel\n\n| impl | ns/op | ×raw | ns-to-cancel | ×raw | B/op | allocs/op |",
 		"| raw | 55738 | 1.00 | 100 | 1.00 | 6165 | 215 |",
@@ -43,6 +43,13 @@ func TestParseAndRender(t *testing.T) {
 	// The baseline row comes first within its work.
 	if strings.Index(out, "| raw | 55738") > strings.Index(out, "| errgroup | 64081") {
 		t.Errorf("baseline not first:\n%s", out)
+	}
+	// Of three runs, the middle one counts, not an outlier.
+	var mb strings.Builder
+	rs3, _ := parse(strings.NewReader("BenchmarkW/raw-2 10 100 ns/op\nBenchmarkW/raw-2 10 900 ns/op\nBenchmarkW/raw-2 10 110 ns/op\nBenchmarkW/x-2 10 220 ns/op\n"))
+	render(&mb, rs3, "raw")
+	if !strings.Contains(mb.String(), "| raw | 110 | 1.00 |") || !strings.Contains(mb.String(), "| x | 220 | 2.00 |") {
+		t.Errorf("median table:\n%s", mb.String())
 	}
 	// A work without the baseline has no ratio columns.
 	var nb strings.Builder
