@@ -52,11 +52,10 @@ func (*nullEvent) Close() error       { return nil }
 
 // BenchmarkSubmitOverhead: the scheduler's own host cost of submitting a
 // kernel launch, on a device that does nothing (BenchmarkSubmit measures
-// it against calling the simulator directly). Batches of 10,000 are held
-// and drained as in BenchmarkSubmit.
+// it against calling the simulator directly). Batches are held and
+// drained as in BenchmarkSubmit.
 func BenchmarkSubmitOverhead(b *testing.B) {
 	b.Run("coawait", func(b *testing.B) {
-		const batch = 10_000
 		sd := sim.New(sim.Config{})
 		defer sd.Close()
 		spin, err := sd.Kernel(sim.BuiltinModule, "spin")
@@ -72,23 +71,20 @@ func BenchmarkSubmitOverhead(b *testing.B) {
 		on := scheduler.OnStream(st)
 		one := cuda.LaunchConfig{Grid: cuda.Dim3{X: 1, Y: 1, Z: 1}, Block: cuda.Dim3{X: 1, Y: 1, Z: 1}}
 		args := []cuda.Arg{cuda.Int64(0)}
-		ops := make([]*future.Future[struct{}], 0, batch)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; {
-			b.StopTimer()
+		ops := make([]*future.Future[struct{}], 0, submitBatch)
+		hold := func() (release func()) {
 			st.released.Store(false)
-			b.StartTimer()
-			for j := 0; j < batch && i < b.N; j, i = j+1, i+1 {
+			return func() { st.released.Store(true) }
+		}
+		heldBatches(b, hold, func(_, n int) {
+			for range n {
 				ops = append(ops, s.Launch(spin, one, args, on).Future)
 			}
-			b.StopTimer()
-			st.released.Store(true)
+		}, func() {
 			if _, err := future.All(ops...).Await(context.Background()); err != nil {
 				b.Fatal(err)
 			}
 			ops = ops[:0]
-			b.StartTimer()
-		}
+		})
 	})
 }

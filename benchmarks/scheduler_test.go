@@ -65,52 +65,45 @@ func (e *simEnv) args(d time.Duration) []cuda.Arg { return []cuda.Arg{cuda.Int64
 // batches of 1,000 its after-effects added about 10% to coawait's figure,
 // whose loop and dispatcher goroutines it disturbs, and less to raw's.)
 func BenchmarkSubmit(b *testing.B) {
-	const batch = 10_000
-	// submitBatches calls submit b.N times, in held batches, and drain
-	// after each batch is released.
-	submitBatches := func(b *testing.B, e *simEnv, submit func(i int), drain func()) {
+	// submitBatches runs heldBatches on e's stream, held by a host
+	// function until each batch is in.
+	submitBatches := func(b *testing.B, e *simEnv, submit func(i, n int), drain func()) {
 		hl := e.st.(cuda.HostFuncLauncher)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; {
-			b.StopTimer()
+		hold := func() (release func()) {
 			gate := make(chan struct{})
 			if err := hl.LaunchHostFunc(func(error) { <-gate }); err != nil {
 				b.Fatal(err)
 			}
-			b.StartTimer()
-			for j := 0; j < batch && i < b.N; j, i = j+1, i+1 {
-				submit(i)
-			}
-			b.StopTimer()
-			close(gate)
-			drain()
-			b.StartTimer()
+			return func() { close(gate) }
 		}
-		b.StopTimer()
+		heldBatches(b, hold, submit, drain)
 	}
 	b.Run("raw", func(b *testing.B) {
 		e := newSimEnv(b, sim.Instant)
 		args := e.args(0)
-		evs := make([]cuda.Event, batch)
+		evs := make([]cuda.Event, submitBatch)
 		for i := range evs {
 			evs[i], _ = e.dev.NewEvent(cuda.EventDisableTiming)
 		}
-		submitBatches(b, e, func(i int) {
-			if err := e.st.Launch(e.spin, e.one, args...); err != nil {
-				b.Fatal(err)
-			}
-			if err := e.st.RecordEvent(evs[i%batch]); err != nil {
-				b.Fatal(err)
+		submitBatches(b, e, func(_, n int) {
+			for j := range n {
+				if err := e.st.Launch(e.spin, e.one, args...); err != nil {
+					b.Fatal(err)
+				}
+				if err := e.st.RecordEvent(evs[j]); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}, func() { e.st.Synchronize() })
 	})
 	b.Run("raw-launch-only", func(b *testing.B) {
 		e := newSimEnv(b, sim.Instant)
 		args := e.args(0)
-		submitBatches(b, e, func(int) {
-			if err := e.st.Launch(e.spin, e.one, args...); err != nil {
-				b.Fatal(err)
+		submitBatches(b, e, func(_, n int) {
+			for range n {
+				if err := e.st.Launch(e.spin, e.one, args...); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}, func() { e.st.Synchronize() })
 	})
@@ -123,14 +116,41 @@ func BenchmarkSubmit(b *testing.B) {
 		defer s.Close()
 		args := e.args(0)
 		onSt := scheduler.OnStream(e.st)
-		ops := make([]*future.Future[struct{}], 0, batch)
-		submitBatches(b, e, func(int) {
-			ops = append(ops, s.Launch(e.spin, e.one, args, onSt).Future)
+		ops := make([]*future.Future[struct{}], 0, submitBatch)
+		submitBatches(b, e, func(_, n int) {
+			for range n {
+				ops = append(ops, s.Launch(e.spin, e.one, args, onSt).Future)
+			}
 		}, func() {
 			future.All(ops...).Await(context.Background())
 			ops = ops[:0]
 		})
 	})
+}
+
+// submitBatch is how many submissions the submit benchmarks time between
+// two stops of the timer.
+const submitBatch = 10_000
+
+// heldBatches makes b.N submissions, timed, in batches of submitBatch:
+// submit(i, n) makes submissions i to i+n-1 (a loop of its own, so that
+// the harness adds no call per submission). hold, untimed, makes the
+// device hold the batch's work, and its release func, then drain, run
+// untimed after each batch.
+func heldBatches(b *testing.B, hold func() (release func()), submit func(i, n int), drain func()) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += submitBatch {
+		b.StopTimer()
+		release := hold()
+		b.StartTimer()
+		submit(i, min(submitBatch, b.N-i))
+		b.StopTimer()
+		release()
+		drain()
+		b.StartTimer()
+	}
+	b.StopTimer()
 }
 
 // opsResult is what one run of the 10k benchmark measured.

@@ -85,3 +85,20 @@ func TestOpKinds(t *testing.T) {
 		t.Error("Alloc settled with a nil pointer")
 	}
 }
+
+// kindType reports whether T is the value type of operations of kind k
+// (see opOf).
+func kindType[T any](k opKind) bool {
+	var v any = (*T)(nil)
+	switch k {
+	case opDtoH:
+		_, ok := v.(**cuda.HostBuffer)
+		return ok
+	case opAlloc:
+		_, ok := v.(*cuda.DevicePtr)
+		return ok
+	default:
+		_, ok := v.(*struct{})
+		return ok
+	}
+}

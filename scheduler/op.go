@@ -137,23 +137,6 @@ func settleOp[T any](o *Op[T], err error) future.Callbacks {
 	return cbs
 }
 
-// kindType reports whether T is the value type of operations of kind k
-// (see opOf).
-func kindType[T any](k opKind) bool {
-	var v any = (*T)(nil)
-	switch k {
-	case opDtoH:
-		_, ok := v.(**cuda.HostBuffer)
-		return ok
-	case opAlloc:
-		_, ok := v.(*cuda.DevicePtr)
-		return ok
-	default:
-		_, ok := v.(*struct{})
-		return ok
-	}
-}
-
 type opKind uint8
 
 const (
@@ -258,7 +241,7 @@ func (c *opCore) extra() *opExtra {
 }
 
 // newOp makes an operation of kind on lane def; start submits it.
-func newOp[T any](s *Scheduler, kind opKind, def *lane) *Op[T] {
+func newOp[T any](kind opKind, def *lane) *Op[T] {
 	o := &Op[T]{}
 	o.Future = o.p.Future()
 	c := &o.c
@@ -464,14 +447,14 @@ func (s *Scheduler) checkHost(b *cuda.HostBuffer) error {
 // stream by default. src belongs to the device until the returned Op
 // settles (cuda.HostBuffer refuses other use meanwhile).
 func (s *Scheduler) CopyHtoD(dst cuda.DevicePtr, dstOff int, src *cuda.HostBuffer, srcOff, n int, opts ...OpOption) *Op[struct{}] {
-	o := newOp[struct{}](s, opHtoD, s.in)
+	o := newOp[struct{}](opHtoD, s.in)
 	return start(o, s.checkHost(src), &params{dst: dst, dstOff: dstOff, host: src, srcOff: srcOff, n: n}, opts)
 }
 
 // CopyDtoH copies n bytes from src+srcOff to dst[dstOff:], on the copy-out
 // stream by default, and settles with dst once the bytes are there.
 func (s *Scheduler) CopyDtoH(dst *cuda.HostBuffer, dstOff int, src cuda.DevicePtr, srcOff, n int, opts ...OpOption) *Op[*cuda.HostBuffer] {
-	o := newOp[*cuda.HostBuffer](s, opDtoH, s.out)
+	o := newOp[*cuda.HostBuffer](opDtoH, s.out)
 	o.val = dst
 	return start(o, s.checkHost(dst), &params{host: dst, dstOff: dstOff, src: src, srcOff: srcOff, n: n}, opts)
 }
@@ -479,14 +462,14 @@ func (s *Scheduler) CopyDtoH(dst *cuda.HostBuffer, dstOff int, src cuda.DevicePt
 // CopyDtoD copies n bytes between device allocations, on the compute
 // stream by default.
 func (s *Scheduler) CopyDtoD(dst cuda.DevicePtr, dstOff int, src cuda.DevicePtr, srcOff, n int, opts ...OpOption) *Op[struct{}] {
-	o := newOp[struct{}](s, opDtoD, s.compute)
+	o := newOp[struct{}](opDtoD, s.compute)
 	return start(o, nil, &params{dst: dst, dstOff: dstOff, src: src, srcOff: srcOff, n: n}, opts)
 }
 
 // Memset sets n bytes at dst+off to value, on the compute stream by
 // default.
 func (s *Scheduler) Memset(dst cuda.DevicePtr, off, n int, value byte, opts ...OpOption) *Op[struct{}] {
-	o := newOp[struct{}](s, opMemset, s.compute)
+	o := newOp[struct{}](opMemset, s.compute)
 	return start(o, nil, &params{dst: dst, dstOff: off, n: n, value: value}, opts)
 }
 
@@ -499,7 +482,7 @@ func (s *Scheduler) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args []cuda.Arg
 	if k == nil {
 		err = cuda.Errorf("Launch", cuda.ErrInvalidValue, "nil kernel")
 	}
-	o := newOp[struct{}](s, opLaunch, s.compute)
+	o := newOp[struct{}](opLaunch, s.compute)
 	o.c.kernel = k
 	return start(o, err, &params{cfg: cfg, args: args}, opts)
 }
@@ -509,7 +492,7 @@ func (s *Scheduler) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args []cuda.Arg
 // used by work submitted to that stream after the Op, or to any stream
 // that depends on the Op. The Op settles with the pointer.
 func (s *Scheduler) Alloc(size int, opts ...OpOption) *Op[cuda.DevicePtr] {
-	o := newOp[cuda.DevicePtr](s, opAlloc, s.compute)
+	o := newOp[cuda.DevicePtr](opAlloc, s.compute)
 	return start(o, nil, &params{n: size}, opts)
 }
 
@@ -517,7 +500,7 @@ func (s *Scheduler) Alloc(size int, opts ...OpOption) *Op[cuda.DevicePtr] {
 // stream (or the chosen stream): work submitted before it may still use the
 // memory, work after it must not.
 func (s *Scheduler) Free(p cuda.DevicePtr, opts ...OpOption) *Op[struct{}] {
-	o := newOp[struct{}](s, opFree, s.compute)
+	o := newOp[struct{}](opFree, s.compute)
 	return start(o, nil, &params{dst: p}, opts)
 }
 

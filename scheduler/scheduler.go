@@ -402,9 +402,10 @@ func (s *Scheduler) loop() {
 				runtime.Gosched()
 				continue
 			}
-			// The window ran out with nothing done. If operations were
-			// submitted meanwhile (nothing completed, so pending moved
-			// only by submissions), work is still flowing in: spin on.
+			// The window ran out with nothing done. If pending moved
+			// since the loop last looked (operations were submitted, or
+			// completed before this window), work is still flowing in:
+			// spin on.
 			// (Reading pending, which every submission writes, once per
 			// window rather than per poll keeps the loop off the
 			// submitters' cache line.) Sleeping here instead would make
