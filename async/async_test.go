@@ -435,3 +435,45 @@ func TestScopeNestedSpawn(t *testing.T) {
 		t.Fatalf("Wait = %v, ran %d, want 127", err, n.Load())
 	}
 }
+
+// Wait must not return while a task that is ending has just started
+// another: each link of this chain starts the next, then ends, while Wait
+// blocks; every Wait, in any number of goroutines, returns once, after the
+// last link.
+func TestScopeWaitSeesTasksStartedDuringWait(t *testing.T) {
+	for _, limit := range []int{-1, 1, 2} {
+		t.Run(fmt.Sprint("limit", limit), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const links = 20
+				s, _ := async.NewScope(context.Background())
+				s.SetLimit(limit)
+				var ran atomic.Int32
+				var link func(i int) func(context.Context) error
+				link = func(i int) func(context.Context) error {
+					return func(context.Context) error {
+						time.Sleep(time.Millisecond)
+						ran.Add(1)
+						if i+1 < links {
+							s.Go(link(i + 1))
+						}
+						return nil
+					}
+				}
+				s.Go(link(0))
+				start := time.Now()
+				var waiters sync.WaitGroup
+				for range 3 {
+					waiters.Go(func() {
+						if err := s.Wait(); err != nil {
+							t.Error(err)
+						}
+						if ran.Load() != links || time.Since(start) != links*time.Millisecond {
+							t.Errorf("Wait returned after %d links, %v", ran.Load(), time.Since(start))
+						}
+					})
+				}
+				waiters.Wait()
+			})
+		})
+	}
+}

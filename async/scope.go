@@ -26,30 +26,47 @@ import (
 // another, so a fan-out of many small tasks costs a queue operation per
 // task rather than a goroutine.
 type Scope struct {
+	// Read by every task start and every task: set before the first
+	// task starts, or rarely written.
+
 	// ctx is the context every task receives. Storing it is the point of
 	// a scope: it lives exactly as long as the scope's tasks.
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-
-	// wg counts the goroutines the scope started that have not ended:
-	// one per task without a limit, one per worker with a limit.
-	wg sync.WaitGroup
-
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	limit   int         // 0: no limit; set by SetLimit before the first task
 	started atomic.Bool // a task has been started; SetLimit is too late
 	waited  atomic.Bool // Wait has returned; starting a task panics
 
+	// launched and ended count the goroutines the scope started and
+	// those that have ended: one per task without a limit, one per worker
+	// with a limit. They are two counters on cache lines of their own,
+	// rather than a WaitGroup's one, so that the goroutine starting tasks
+	// and the goroutines ending them do not pass a cache line back and
+	// forth on every task; see exit and quiet.
+	_        [cacheLine]byte
+	launched atomic.Int64
+	_        [cacheLine - 8]byte
+	ended    atomic.Int64
+	waiting  atomic.Bool // Wait is blocked: exit must wake it after the last goroutine
+	_        [cacheLine - 12]byte
+
 	errOnce sync.Once
-	err     error // written once in errOnce, read after wg.Wait
+	err     error // written once in errOnce, read by Wait after all goroutines ended
+
+	mu      sync.Mutex
+	allDone sync.Cond // broadcast when the last goroutine ends while Wait blocks; L is &mu
 
 	// With a limit: the worker pool. All fields are guarded by mu.
-	mu       sync.Mutex
 	notFull  sync.Cond // signalled when queue has room; L is &mu
-	limit    int       // 0: no limit
 	running  int       // workers alive
 	queue    []func(context.Context) error
 	head     int // queue[head:] are waiting
 	queueCap int // Go blocks while len(queue)-head == queueCap
 }
+
+// cacheLine is the size of a cache line on common processors: fields this
+// far apart do not share one.
+const cacheLine = 64
 
 // NewScope returns a scope whose tasks run under a context derived from
 // ctx, and that context. The context is cancelled, with the error as its
@@ -120,7 +137,7 @@ func (s *Scope) enter(op string, nilFn bool) {
 // whether fn was accepted.
 func (s *Scope) submit(fn func(context.Context) error, block bool) bool {
 	if s.limit == 0 {
-		s.wg.Add(1)
+		s.launched.Add(1)
 		go s.runOne(fn)
 		return true
 	}
@@ -129,7 +146,7 @@ func (s *Scope) submit(fn func(context.Context) error, block bool) bool {
 		if s.running < s.limit {
 			s.running++
 			s.mu.Unlock()
-			s.wg.Add(1)
+			s.launched.Add(1)
 			go s.worker(fn)
 			return true
 		}
@@ -150,9 +167,21 @@ func (s *Scope) submit(fn func(context.Context) error, block bool) bool {
 	}
 }
 
+// runOne runs fn as call does, on a goroutine of its own, and ends it.
+// (It does not call call, so that a task costs one deferred call.)
 func (s *Scope) runOne(fn func(context.Context) error) {
-	defer s.wg.Done()
-	s.call(fn)
+	normal := false
+	defer func() {
+		if !normal {
+			s.fail(recovered(recover()))
+		}
+		s.exit()
+	}()
+	err := fn(s.context())
+	normal = true
+	if err != nil {
+		s.fail(err)
+	}
 }
 
 // worker runs fn (if not nil), then queued tasks until the queue is empty.
@@ -163,10 +192,10 @@ func (s *Scope) worker(fn func(context.Context) error) {
 			// A task called runtime.Goexit, which ends this goroutine
 			// whatever we do: hand its slot to a new worker so that the
 			// queue still drains.
-			s.wg.Add(1)
+			s.launched.Add(1)
 			go s.worker(nil)
 		}
-		s.wg.Done()
+		s.exit()
 	}()
 	for {
 		if fn != nil {
@@ -228,12 +257,46 @@ func (s *Scope) fail(err error) {
 // and returns the first error a task returned (or the *future.PanicError
 // of the first task that panicked), or nil.
 func (s *Scope) Wait() error {
-	s.wg.Wait()
+	if !s.quiet() {
+		s.mu.Lock()
+		if s.allDone.L == nil {
+			s.allDone.L = &s.mu
+		}
+		s.waiting.Store(true)
+		for !s.quiet() {
+			s.allDone.Wait()
+		}
+		s.mu.Unlock()
+	}
 	s.waited.Store(true)
 	if s.cancel != nil {
 		s.cancel(s.err)
 	}
 	return s.err
+}
+
+// exit is the last thing each goroutine of the scope does. Wait sets
+// waiting before it checks the counters, and exit reads waiting after it
+// counts itself out (both sequentially consistent), so one of the two sees
+// the other: either Wait sees this goroutine ended, or this goroutine sees
+// Wait and, if it is the last, wakes it. Only while Wait runs does exit
+// read launched, whose cache line the starting goroutine owns.
+func (s *Scope) exit() {
+	e := s.ended.Add(1)
+	if s.waiting.Load() && e == s.launched.Load() {
+		s.mu.Lock()
+		s.allDone.Broadcast()
+		s.mu.Unlock()
+	}
+}
+
+// quiet reports whether every goroutine the scope started has ended. It
+// reads ended before launched: if they are then equal, there was a moment
+// when no goroutine of the scope was running, and only a running task (or
+// the caller of Wait) may start another.
+func (s *Scope) quiet() bool {
+	e := s.ended.Load()
+	return e == s.launched.Load()
 }
 
 // Spawn starts fn in scope s like [Scope.Go] and returns a future of its
