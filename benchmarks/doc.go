@@ -7,5 +7,6 @@
 // implementation's time as a ratio to raw from the same run:
 //
 //	scripts/bench            # all benchmarks, a markdown table of ratios
+//	ROUNDS=5 scripts/bench   # five rounds in turn, medians: steadier ratios
 //	go test -bench . -benchmem ./benchmarks   # the raw numbers
 package benchmarks
