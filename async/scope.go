@@ -26,8 +26,13 @@ import (
 // another, so a fan-out of many small tasks costs a queue operation per
 // task rather than a goroutine.
 type Scope struct {
-	// Read by every task start and every task: set before the first
-	// task starts, or rarely written.
+	// Three groups of fields, kept a cache line apart so that the
+	// goroutine starting tasks and the goroutines running them do not
+	// pass a cache line back and forth on every task: what both read
+	// (first), what only the starter writes (launched), what the tasks
+	// write (ended). Fields touched only on errors, by Wait or with a
+	// limit fill the gaps instead of padding; TestScopeLayout checks the
+	// distances.
 
 	// ctx is the context every task receives. Storing it is the point of
 	// a scope: it lives exactly as long as the scope's tasks.
@@ -37,24 +42,18 @@ type Scope struct {
 	started atomic.Bool // a task has been started; SetLimit is too late
 	waited  atomic.Bool // Wait has returned; starting a task panics
 
-	// launched and ended count the goroutines the scope started and
-	// those that have ended: one per task without a limit, one per worker
-	// with a limit. They are two counters on cache lines of their own,
-	// rather than a WaitGroup's one, so that the goroutine starting tasks
-	// and the goroutines ending them do not pass a cache line back and
-	// forth on every task; see exit and quiet.
-	_        [cacheLine]byte
-	launched atomic.Int64
-	_        [cacheLine - 8]byte
-	ended    atomic.Int64
-	waiting  atomic.Bool // Wait is blocked: exit must wake it after the last goroutine
-	_        [cacheLine - 12]byte
-
 	errOnce sync.Once
 	err     error // written once in errOnce, read by Wait after all goroutines ended
 
 	mu      sync.Mutex
 	allDone sync.Cond // broadcast when the last goroutine ends while Wait blocks; L is &mu
+
+	// launched and ended count the goroutines the scope started and
+	// those that have ended: one per task without a limit, one per worker
+	// with a limit. They are two counters, rather than a WaitGroup's one,
+	// so that starting a task and ending one write different cache lines;
+	// see exit and quiet.
+	launched atomic.Int64
 
 	// With a limit: the worker pool. All fields are guarded by mu.
 	notFull  sync.Cond // signalled when queue has room; L is &mu
@@ -62,10 +61,13 @@ type Scope struct {
 	queue    []func(context.Context) error
 	head     int // queue[head:] are waiting
 	queueCap int // Go blocks while len(queue)-head == queueCap
+
+	ended   atomic.Int64
+	waiting atomic.Bool // Wait is blocked: exit must wake it after the last goroutine
 }
 
-// cacheLine is the size of a cache line on common processors: fields this
-// far apart do not share one.
+// cacheLine is the size of a cache line on common processors: two fields
+// with this many bytes between them never share one.
 const cacheLine = 64
 
 // NewScope returns a scope whose tasks run under a context derived from
