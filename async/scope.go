@@ -169,21 +169,9 @@ func (s *Scope) submit(fn func(context.Context) error, block bool) bool {
 	}
 }
 
-// runOne runs fn as call does, on a goroutine of its own, and ends it.
-// (It does not call call, so that a task costs one deferred call.)
 func (s *Scope) runOne(fn func(context.Context) error) {
-	normal := false
-	defer func() {
-		if !normal {
-			s.fail(recovered(recover()))
-		}
-		s.exit()
-	}()
-	err := fn(s.context())
-	normal = true
-	if err != nil {
-		s.fail(err)
-	}
+	defer s.exit()
+	s.call(fn)
 }
 
 // worker runs fn (if not nil), then queued tasks until the queue is empty.

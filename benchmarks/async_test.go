@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -378,7 +377,7 @@ func BenchmarkCancelSiblings(b *testing.B) {
 func BenchmarkAwaitUnderLoad(b *testing.B) {
 	ctx := context.Background()
 	// measure runs b.N rounds: in each, a goroutine settles with the time
-	// of settling after a short sleep, and wait waits for it and returns
+	// of settling after a short sleep, and round waits for it and returns
 	// that time.
 	measure := func(b *testing.B, round func() (settledAt int64)) {
 		var stop atomic.Bool
@@ -401,9 +400,7 @@ func BenchmarkAwaitUnderLoad(b *testing.B) {
 			lat = append(lat, time.Duration(time.Now().UnixNano()-at))
 		}
 		b.StopTimer()
-		slices.Sort(lat)
-		b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+		reportLatency(b, lat)
 	}
 	const delay = 100 * time.Microsecond
 	b.Run("raw", func(b *testing.B) {

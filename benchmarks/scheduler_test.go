@@ -302,9 +302,7 @@ func BenchmarkWakeLatency(b *testing.B) {
 				lat = append(lat, time.Since(at))
 			}
 			b.StopTimer()
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+			reportLatency(b, lat)
 			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.Elapsed().Nanoseconds()), "cpu-cores")
 		})
 	}
@@ -342,4 +340,12 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportLatency sorts lat and reports its median and 99th percentile as
+// the metrics p50-µs and p99-µs.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
 }
