@@ -85,8 +85,12 @@ type options struct {
 	spans      int
 }
 
-// maxSpinPolls bounds the Adaptive spin by count as well as by time: under
-// testing/synctest the clock stands still while the loop spins.
+// maxSpinPolls ends an Adaptive spin window by count when the clock has not
+// moved during that many polls: under testing/synctest the clock stands
+// still while the loop spins. On a running clock only time ends it, so the
+// window is as long as configured however cheap a poll is (10,000 polls
+// can take under 2ms, and a window cut that short made the loop sleep
+// between submissions that arrived every 50µs).
 const maxSpinPolls = 10_000
 
 // WithPolicy selects the completion policy (default Adaptive).
@@ -354,7 +358,8 @@ func (s *Scheduler) loop() {
 	awake := time.Now()
 	idle := func() { s.m.busy.Add(int64(time.Since(awake))) }
 	spins := 0
-	active := awake // last completion, wake or submission, for the spin window
+	active := awake            // last completion, wake or submission, for the spin window
+	var spunFrom time.Duration // time.Since(active) when spins was last 0
 	seen := s.pending.Load()
 	backoff := time.Microsecond
 	for {
@@ -397,10 +402,27 @@ func (s *Scheduler) loop() {
 		default:
 			// Reading the clock costs about as much as a poll: check the
 			// spin window only every eighth poll.
-			if spins < maxSpinPolls && (spins&7 != 0 || time.Since(active) < s.opts.spinWindow) {
+			if spins&7 != 0 {
 				spins++
 				runtime.Gosched()
 				continue
+			}
+			d := time.Since(active)
+			if spins == 0 {
+				spunFrom = d
+			}
+			if d < s.opts.spinWindow {
+				if spins < maxSpinPolls {
+					spins++
+					runtime.Gosched()
+					continue
+				}
+				if d != spunFrom {
+					// The clock moved during these polls: only time
+					// ends the window.
+					spins = 0
+					continue
+				}
 			}
 			// The window ran out with nothing done. If pending moved
 			// since the loop last looked (operations were submitted, or
