@@ -23,6 +23,17 @@
 // producer's own context, for example its async.Scope. Awaiting a future
 // that has already settled takes no lock and allocates nothing.
 //
+// The first goroutine to wait on a pending future with a context that can
+// never be done (context.Background()) parks on the future itself, with
+// no allocation, through the Go runtime's own gopark and goready, as a
+// channel receive does: a settle wakes it faster than a channel hand-off.
+// For testing/synctest it is durably blocked, and goroutine dumps show it
+// as [sync.Cond.Wait]. Builds with the race detector, with the build tag
+// coawait_nolinkname, or with a Go release newer than the ones this
+// version was checked against park on a sync.Cond instead: the same
+// behaviour, a little slower. Other waiters wait on the future's Done
+// channel.
+//
 // # Continuations and where they run
 //
 // [Future.OnDone], [Then], [Map], [Handle], [FlatMap] and the combinators

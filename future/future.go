@@ -16,20 +16,15 @@ const (
 // Bits of signal.watched.
 const (
 	watchList uint32 = 1 << iota // callbacks or a Done channel: settle must lock mu
-	watchCond                    // a waiter owns cond (it sets cond.L): settle must broadcast
+	watchPark                    // a waiter parks on p: settle must unpark it
 )
 
-// signal is the non-generic core of a future: its state and the condition
-// variable that Await parks on. A signal is its own cond.L: Lock does
-// nothing, and Unlock, which sync.Cond.Wait calls after it has taken the
-// waiter's ticket and before it parks, broadcasts if the future has
-// settled meanwhile, so that a waiter whose ticket came after the settler's
-// broadcast does not park forever. The settler never takes a lock.
+// signal is the non-generic core of a future: its state, what its settler
+// must do besides publishing the result, and where its first waiter parks.
 //
-// cond serves one waiter, the first, which claims it with one atomic
-// operation (watchCond) and then sets cond.L: claiming it in two steps so
-// that several waiters could share it cost a second atomic operation on
-// every wait. Later waiters, rare, wait on the Done channel instead.
+// The parker serves one waiter, the first, which claims it with one atomic
+// operation (watchPark). Later waiters, rare, wait on the Done channel
+// instead.
 type signal struct {
 	// state is the settle state; a load of stateDone makes val and err
 	// visible (they are written before the store).
@@ -41,20 +36,12 @@ type signal struct {
 	// the state, so at least one of them sees the other (both are
 	// sequentially consistent atomics): the settler never misses a
 	// watcher that did not see it settle. (It lives here, in what would
-	// otherwise be padding before cond, to keep every future small.)
+	// otherwise be padding, to keep every future small.)
 	watched atomic.Uint32
 
-	cond sync.Cond
-}
-
-// Lock implements sync.Locker for cond; it does nothing.
-func (s *signal) Lock() {}
-
-// Unlock implements sync.Locker for cond; see signal.
-func (s *signal) Unlock() {
-	if s.state.Load() == stateDone {
-		s.cond.Broadcast()
-	}
+	// p parks the waiter that claimed watchPark until the settler
+	// unparks it; see park_runtime.go and park_cond.go.
+	p parker
 }
 
 // closedChan is the Done channel of every future that was already settled
@@ -75,7 +62,7 @@ var closedChan = func() chan struct{} {
 // it. A Future must not be copied after first use. All methods are safe for
 // concurrent use.
 type Future[T any] struct {
-	sig signal // settle state, watchers and the waiters' condition variable
+	sig signal // settle state, watchers and where the first waiter parks
 
 	mu sync.Mutex // guards head and done
 	// head is the list of callbacks to run when the future settles, the
@@ -217,17 +204,13 @@ func (f *Future[T]) awaitSlow(ctx context.Context) (T, error) {
 	var zero T
 	cancel := ctx.Done()
 	if cancel == nil {
-		// ctx can never be cancelled: the first waiter parks on the
-		// condition variable, which needs no allocation; any other waits
-		// on the Done channel (see signal).
-		if f.sig.watched.Or(watchCond)&watchCond != 0 {
+		// ctx can never be cancelled: the first waiter parks, which needs
+		// no allocation; any other waits on the Done channel (see signal).
+		if f.sig.watched.Or(watchPark)&watchPark != 0 {
 			<-f.Done()
 			return f.val, f.err
 		}
-		f.sig.cond.L = &f.sig
-		for f.sig.state.Load() != stateDone {
-			f.sig.cond.Wait()
-		}
+		f.sig.park()
 		return f.val, f.err
 	}
 	if err := ctx.Err(); err != nil {
@@ -374,8 +357,8 @@ func (f *Future[T]) complete(v T, err error) (*node, bool) {
 	f.val, f.err = v, err
 	f.sig.state.Store(stateDone)
 	w := f.sig.watched.Load()
-	if w&watchCond != 0 {
-		f.sig.cond.Broadcast()
+	if w&watchPark != 0 {
+		f.sig.unpark()
 	}
 	if w&watchList == 0 {
 		return nil, true

@@ -502,7 +502,7 @@ func TestSettleDeferred(t *testing.T) {
 
 // Many goroutines awaiting one future with a context that cannot be
 // cancelled all wake with its result: the first parks on the future's
-// condition variable, the others on its Done channel. Under synctest, all
+// parker, the others on its Done channel. Under synctest, all
 // of them are durably blocked until it settles, and waiters arriving after
 // it settled return at once.
 func TestManyWaiters(t *testing.T) {
@@ -530,4 +530,74 @@ func TestManyWaiters(t *testing.T) {
 			t.Fatalf("late Await = %v, %v", v, err)
 		}
 	})
+}
+
+// A goroutine parked in Await is durably blocked for testing/synctest and
+// shows in goroutine dumps with the wait reason of sync.Cond.Wait, whichever
+// way the build parks it (see park_runtime.go).
+func TestAwaitParksAsCondWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, p := future.New[int]()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			f.Await(context.Background())
+		}()
+		synctest.Wait()
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		var header string
+		for g := range strings.SplitSeq(string(buf), "\n\n") {
+			if strings.Contains(g, "future.(*Future[...]).Await(") {
+				header, _, _ = strings.Cut(g, "\n")
+			}
+		}
+		if !strings.Contains(header, "[sync.Cond.Wait") {
+			t.Errorf("the waiter's goroutine header is %q, want the reason sync.Cond.Wait\n%s", header, buf)
+		}
+		p.Resolve(1)
+		<-done
+	})
+}
+
+// A settle that races with the waiter parking never leaves the waiter
+// parked and never wakes it with a pending future. The settler spins on
+// another processor until the waiter is about to park, so that some settles
+// land while it parks.
+func TestAwaitRacesSettle(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs two processors")
+	}
+	n := 20000
+	if testing.Short() {
+		n = 2000
+	}
+	type round struct {
+		p *future.Promise[int]
+		v int
+	}
+	rounds := make(chan round)
+	var go_ atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for r := range rounds {
+			for !go_.Load() {
+			}
+			go_.Store(false)
+			r.p.Resolve(r.v)
+		}
+	}()
+	defer func() {
+		close(rounds)
+		<-done
+	}()
+	for i := range n {
+		f, p := future.New[int]()
+		rounds <- round{p, i}
+		go_.Store(true)
+		if v, err := f.Await(context.Background()); v != i || err != nil {
+			t.Fatalf("Await = %v, %v, want %v", v, err, i)
+		}
+	}
 }
