@@ -577,14 +577,14 @@ func TestAwaitRacesSettle(t *testing.T) {
 		v int
 	}
 	rounds := make(chan round)
-	var go_ atomic.Bool
+	var armed atomic.Bool
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for r := range rounds {
-			for !go_.Load() {
+			for !armed.Load() {
 			}
-			go_.Store(false)
+			armed.Store(false)
 			r.p.Resolve(r.v)
 		}
 	}()
@@ -595,7 +595,7 @@ func TestAwaitRacesSettle(t *testing.T) {
 	for i := range n {
 		f, p := future.New[int]()
 		rounds <- round{p, i}
-		go_.Store(true)
+		armed.Store(true)
 		if v, err := f.Await(context.Background()); v != i || err != nil {
 			t.Fatalf("Await = %v, %v, want %v", v, err, i)
 		}
