@@ -28,10 +28,10 @@
 // no allocation, through the Go runtime's own gopark and goready, as a
 // channel receive does: a settle wakes it faster than a channel hand-off.
 // For testing/synctest it is durably blocked, and goroutine dumps show it
-// as [sync.Cond.Wait]. Builds with the race detector, with the build tag
-// coawait_nolinkname, or with a Go release newer than the ones this
-// version was checked against park on a sync.Cond instead: the same
-// behaviour, a little slower. Other waiters wait on the future's Done
+// as [sync.Cond.Wait]. Builds with the race detector or a sanitizer, with
+// the build tag coawait_nolinkname, or with a Go release newer than the
+// ones this version was checked against park on a sync.Cond instead: the
+// same behaviour, a little slower. Other waiters wait on the future's Done
 // channel.
 //
 // # Continuations and where they run

@@ -1,13 +1,13 @@
-//go:build !gc || go1.27 || race || coawait_nolinkname
+//go:build !gc || go1.27 || race || msan || asan || coawait_nolinkname
 
 package future
 
 import "sync"
 
 // This file parks the first waiter of a future on a sync.Cond. It is used
-// where park_runtime.go is not: with the race detector, with the build tag
-// coawait_nolinkname, and on Go releases or compilers for which the
-// runtime's parking was not checked. See park_runtime.go for why that is
+// where park_runtime.go is not: with the race detector or a sanitizer,
+// with the build tag coawait_nolinkname, and on Go releases or compilers
+// for which the runtime's parking was not checked. See park_runtime.go for why that is
 // the default.
 
 // A parker is the condition variable a future's first waiter parks on.

@@ -1,4 +1,4 @@
-//go:build gc && !go1.27 && !race && !coawait_nolinkname
+//go:build gc && !go1.27 && !race && !msan && !asan && !coawait_nolinkname
 
 package future
 
@@ -27,9 +27,10 @@ import (
 // two small enumerations internal to the runtime. So this file is built
 // only for the Go releases whose values were checked (TestParkReasons
 // reads them from the runtime's source); any other release, the race
-// detector (a callback on the runtime's system stack has no race context)
-// and the build tag coawait_nolinkname use park_cond.go instead, which is
-// slower and otherwise the same.
+// detector (a callback on the runtime's system stack has no race context),
+// the memory and address sanitizers (which instrument it likewise) and the
+// build tag coawait_nolinkname use park_cond.go instead, which is slower
+// and otherwise the same.
 //
 // The wait reason is the one sync.Cond.Wait uses. So testing/synctest
 // counts a parked waiter as durably blocked, as it counts a sync.Cond

@@ -1,4 +1,4 @@
-//go:build gc && !go1.27 && !race && !coawait_nolinkname
+//go:build gc && !go1.27 && !race && !msan && !asan && !coawait_nolinkname
 
 package future
 
