@@ -23,21 +23,47 @@ import (
 func TestParkReasons(t *testing.T) {
 	dir := filepath.Join(goroot(t), "src", "runtime")
 	tests := []struct {
-		file, name string
-		want       int
+		file, typ, name string
+		want            int
 	}{
-		{"runtime2.go", "waitReasonSyncCondWait", waitReasonSyncCondWait},
-		{"traceruntime.go", "traceBlockCondWait", traceBlockCondWait},
+		{"runtime2.go", "waitReason", "waitReasonSyncCondWait", waitReasonSyncCondWait},
+		{"traceruntime.go", "traceBlockReason", "traceBlockCondWait", traceBlockCondWait},
 	}
 	for _, tt := range tests {
-		got, err := iotaValue(filepath.Join(dir, tt.file), tt.name)
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, tt.file), nil, parser.SkipObjectResolution)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// gopark's declaration in park_runtime.go passes both as uint8.
+		if u := underlying(f, tt.typ); u != "uint8" {
+			t.Errorf("runtime.%s is %q in %s, park_runtime.go passes a uint8", tt.typ, u, runtime.Version())
+		}
+		got, err := iotaValue(f, tt.name)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.file, err)
 		}
 		if got != tt.want {
 			t.Errorf("runtime.%s = %d in %s, park_runtime.go uses %d", tt.name, got, runtime.Version(), tt.want)
 		}
 	}
+}
+
+// underlying returns the name of the type that type name is declared with
+// in f, or "" if f does not declare it so.
+func underlying(f *ast.File, name string) string {
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.TYPE {
+			continue
+		}
+		for _, s := range g.Specs {
+			ts := s.(*ast.TypeSpec)
+			if id, ok := ts.Type.(*ast.Ident); ok && ts.Name.Name == name {
+				return id.Name
+			}
+		}
+	}
+	return ""
 }
 
 // goroot returns the root of the Go installation that built the test, or
@@ -55,14 +81,10 @@ func goroot(t *testing.T) string {
 	return root
 }
 
-// iotaValue returns the value of constant name in file, which must be
+// iotaValue returns the value of constant name in f, which must be
 // declared in a block whose first constant is iota and whose others take
 // the implicit next value.
-func iotaValue(file, name string) (int, error) {
-	f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
-	if err != nil {
-		return 0, err
-	}
+func iotaValue(f *ast.File, name string) (int, error) {
 	for _, d := range f.Decls {
 		g, ok := d.(*ast.GenDecl)
 		if !ok || g.Tok != token.CONST {
@@ -75,17 +97,17 @@ func iotaValue(file, name string) (int, error) {
 			}
 			first := g.Specs[0].(*ast.ValueSpec)
 			if len(first.Values) != 1 || !isIota(first.Values[0]) {
-				return 0, fmt.Errorf("%s: the block of %s does not start with iota", file, name)
+				return 0, fmt.Errorf("the block of %s does not start with iota", name)
 			}
 			for _, s := range g.Specs[1 : i+1] {
 				if v := s.(*ast.ValueSpec); len(v.Values) != 0 || len(v.Names) != 1 {
-					return 0, fmt.Errorf("%s: the block of %s is not a plain iota sequence", file, name)
+					return 0, fmt.Errorf("the block of %s is not a plain iota sequence", name)
 				}
 			}
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("%s: %s is not declared", file, name)
+	return 0, fmt.Errorf("%s is not declared", name)
 }
 
 // isIota reports whether e is iota, alone or converted to a type.
