@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"iter"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,14 +49,21 @@ func TestParkReasons(t *testing.T) {
 	}
 }
 
+// decls yields the declarations of f of kind tok (token.CONST, token.TYPE).
+func decls(f *ast.File, tok token.Token) iter.Seq[*ast.GenDecl] {
+	return func(yield func(*ast.GenDecl) bool) {
+		for _, d := range f.Decls {
+			if g, ok := d.(*ast.GenDecl); ok && g.Tok == tok && !yield(g) {
+				return
+			}
+		}
+	}
+}
+
 // underlying returns the name of the type that type name is declared with
 // in f, or "" if f does not declare it so.
 func underlying(f *ast.File, name string) string {
-	for _, d := range f.Decls {
-		g, ok := d.(*ast.GenDecl)
-		if !ok || g.Tok != token.TYPE {
-			continue
-		}
+	for g := range decls(f, token.TYPE) {
 		for _, s := range g.Specs {
 			ts := s.(*ast.TypeSpec)
 			if id, ok := ts.Type.(*ast.Ident); ok && ts.Name.Name == name {
@@ -85,11 +93,7 @@ func goroot(t *testing.T) string {
 // declared in a block whose first constant is iota and whose others take
 // the implicit next value.
 func iotaValue(f *ast.File, name string) (int, error) {
-	for _, d := range f.Decls {
-		g, ok := d.(*ast.GenDecl)
-		if !ok || g.Tok != token.CONST {
-			continue
-		}
+	for g := range decls(f, token.CONST) {
 		for i, s := range g.Specs {
 			v := s.(*ast.ValueSpec)
 			if len(v.Names) != 1 || v.Names[0].Name != name {
