@@ -131,7 +131,7 @@ func BenchmarkResolveWake(b *testing.B) {
 		// and starting the timer cost (it reads the memory statistics)
 		// are rare, and a collection between chunks, so that none runs
 		// while the timer does.
-		benchPingPong(b, 1<<15, func() {
+		benchPingPong(b, context.Background(), 1<<15, func() {
 			b.StopTimer()
 			runtime.GC()
 		}, b.StartTimer)
@@ -139,14 +139,56 @@ func BenchmarkResolveWake(b *testing.B) {
 	b.Run("coawait-with-alloc", func(b *testing.B) {
 		// Chunks small enough to stay warm in cache, made with the timer
 		// running.
-		benchPingPong(b, 512, func() {}, func() {})
+		benchPingPong(b, context.Background(), 512, func() {}, func() {})
 	})
 }
 
-// benchPingPong runs b.N future ping-pongs, the futures made in chunks of
-// size pairs between calls to before and after.
-func benchPingPong(b *testing.B, size int, before, after func()) {
-	ctx := context.Background()
+// BenchmarkResolveWakeCtx is BenchmarkResolveWake with a context that can
+// be cancelled, as a task in a Scope has: raw Go selects on the channel
+// and ctx.Done(), coawait awaits with ctx, which selects on the future's
+// Done channel (made on first use) and ctx.Done().
+func BenchmarkResolveWakeCtx(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.Run("raw", func(b *testing.B) {
+		ping, pong := make(chan int), make(chan int)
+		go func() {
+			for {
+				select {
+				case v, ok := <-ping:
+					if !ok {
+						return
+					}
+					pong <- v
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			ping <- i
+			select {
+			case <-pong:
+			case <-ctx.Done():
+				b.Fatal(ctx.Err())
+			}
+		}
+		b.StopTimer()
+		close(ping)
+	})
+	b.Run("coawait", func(b *testing.B) {
+		benchPingPong(b, ctx, 1<<15, func() {
+			b.StopTimer()
+			runtime.GC()
+		}, b.StartTimer)
+	})
+}
+
+// benchPingPong runs b.N future ping-pongs awaited with ctx, the futures
+// made in chunks of size pairs between calls to before and after.
+func benchPingPong(b *testing.B, ctx context.Context, size int, before, after func()) {
 	type pair struct{ ping, pong future.Promise[int] }
 	chunks := make(chan []pair, 1)
 	done := make(chan struct{})
