@@ -69,6 +69,11 @@ type parker struct {
 
 // park blocks until s is done. Only the goroutine that claimed watchPark
 // calls it, at most once per future.
+//
+// s is on the heap: gopark has no body the compiler can see, so s escapes
+// through it (go build -gcflags=-m: "leaking param: s"). That matters,
+// because commitPark runs after the goroutine is already waiting, when the
+// garbage collector may move its stack.
 func (s *signal) park() {
 	for s.state.Load() != stateDone {
 		gopark(commitPark, unsafe.Pointer(s), waitReasonSyncCondWait, traceBlockCondWait, 1)
