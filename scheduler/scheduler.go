@@ -401,28 +401,24 @@ func (s *Scheduler) loop() {
 			awake = time.Now()
 		default:
 			// Reading the clock costs about as much as a poll: check the
-			// spin window only every eighth poll.
-			if spins&7 != 0 {
+			// spin window only every eighth poll. It ends when its time
+			// is up, or after maxSpinPolls polls during which the clock
+			// did not move; on a moving clock the count starts again.
+			spin := true
+			if spins&7 == 0 {
+				d := time.Since(active)
+				if spins == 0 {
+					spunFrom = d
+				}
+				spin = d < s.opts.spinWindow && (spins < maxSpinPolls || d != spunFrom)
+				if spin && spins == maxSpinPolls {
+					spins, spunFrom = 0, d
+				}
+			}
+			if spin {
 				spins++
 				runtime.Gosched()
 				continue
-			}
-			d := time.Since(active)
-			if spins == 0 {
-				spunFrom = d
-			}
-			if d < s.opts.spinWindow {
-				if spins < maxSpinPolls {
-					spins++
-					runtime.Gosched()
-					continue
-				}
-				if d != spunFrom {
-					// The clock moved during these polls: only time
-					// ends the window.
-					spins = 0
-					continue
-				}
 			}
 			// The window ran out with nothing done. If pending moved
 			// since the loop last looked (operations were submitted, or
