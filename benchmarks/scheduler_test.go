@@ -194,7 +194,7 @@ func BenchmarkOps10k(b *testing.B) {
 		done chan struct{}
 	}
 	completedAt := func(ev cuda.Event) time.Time {
-		t, _ := ev.(interface{ CompletedAt() (time.Time, bool) }).CompletedAt()
+		t, _ := ev.(cuda.CompletionTimer).CompletedAt()
 		return t
 	}
 	b.Run("raw", func(b *testing.B) {
@@ -298,7 +298,7 @@ func BenchmarkWakeLatency(b *testing.B) {
 				op := s.Launch(e.spin, e.one, args, onSt)
 				e.st.RecordEvent(ev)
 				op.Await(context.Background())
-				at, _ := ev.(interface{ CompletedAt() (time.Time, bool) }).CompletedAt()
+				at, _ := ev.(cuda.CompletionTimer).CompletedAt()
 				lat = append(lat, time.Since(at))
 			}
 			b.StopTimer()

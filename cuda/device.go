@@ -135,6 +135,17 @@ type HostFuncLauncher interface {
 	LaunchHostFunc(fn func(err error)) error
 }
 
+// CompletionTimer is an optional interface of an [Event]: backends that
+// know when the device reached an event (the simulator does) implement it,
+// and callers check with a type assertion. A scheduler uses it to measure
+// how long it took to notice a completion.
+type CompletionTimer interface {
+	// CompletedAt returns the wall-clock time at which the device reached
+	// the event, and true, once the event is done; false before that, for
+	// an event that was never recorded, or for one whose work failed.
+	CompletedAt() (time.Time, bool)
+}
+
 // DevicePtr is a device memory address, as CUdeviceptr in the driver API.
 // The zero value is the null pointer. A pointer may point inside an
 // allocation; operations then work relative to it.
@@ -252,27 +263,27 @@ func Linear(n, block int, p *Properties) LaunchConfig {
 	return LaunchConfig{Grid: Dim3{X: grid}, Block: Dim3{X: block}}
 }
 
-// Validate checks c against the limits in p and returns an [ErrInvalidValue]
-// error naming op if it exceeds them. It is meant for backends.
-func (c LaunchConfig) Validate(op string, p *Properties) error {
+// validate checks c against the limits in p and returns an [ErrInvalidValue]
+// error naming op if it exceeds them.
+func (c LaunchConfig) validate(op string, p *Properties) error {
 	for _, d := range []struct {
 		what string
 		v    Dim3
 		max  Dim3
 	}{{"grid", c.Grid, p.MaxGrid}, {"block", c.Block, p.MaxBlock}} {
 		if d.v.X < 0 || d.v.Y < 0 || d.v.Z < 0 {
-			return Errorf(op, ErrInvalidValue, "negative %s size %v", d.what, d.v)
+			return errorf(op, ErrInvalidValue, "negative %s size %v", d.what, d.v)
 		}
 		n := d.v.Norm()
 		if n.X > d.max.X || n.Y > d.max.Y || n.Z > d.max.Z {
-			return Errorf(op, ErrInvalidValue, "%s size %v exceeds the device limit %v", d.what, n, d.max)
+			return errorf(op, ErrInvalidValue, "%s size %v exceeds the device limit %v", d.what, n, d.max)
 		}
 	}
 	if t := c.Block.Size(); t > p.MaxThreadsPerBlock {
-		return Errorf(op, ErrInvalidValue, "%d threads per block exceed the device limit of %d", t, p.MaxThreadsPerBlock)
+		return errorf(op, ErrInvalidValue, "%d threads per block exceed the device limit of %d", t, p.MaxThreadsPerBlock)
 	}
 	if c.SharedMem < 0 || c.SharedMem > p.MaxSharedMemoryPerBlock {
-		return Errorf(op, ErrInvalidValue, "shared memory of %d bytes per block is outside [0, %d]", c.SharedMem, p.MaxSharedMemoryPerBlock)
+		return errorf(op, ErrInvalidValue, "shared memory of %d bytes per block is outside [0, %d]", c.SharedMem, p.MaxSharedMemoryPerBlock)
 	}
 	return nil
 }

@@ -100,24 +100,34 @@ func (e *Error) Unwrap() []error {
 	return nil
 }
 
-// Errorf returns an [*Error] for op wrapping err, with a formatted detail.
-// It is meant for backends.
-func Errorf(op string, err error, format string, args ...any) error {
+// errorf returns an [*Error] for op wrapping err, with a formatted detail.
+func errorf(op string, err error, format string, args ...any) error {
 	return &Error{Op: op, Detail: fmt.Sprintf(format, args...), Err: err}
 }
 
-// CheckRange checks that the byte range [off, off+n) lies within a region of
+// withOp returns err as an error of op: a copy of an [*Error] with Op
+// replaced, or any other error wrapped in a new *Error for op. err must not
+// be nil.
+func withOp(err error, op string) *Error {
+	if e, ok := err.(*Error); ok {
+		c := *e
+		c.Op = op
+		return &c
+	}
+	return &Error{Op: op, Err: err}
+}
+
+// checkRange checks that the byte range [off, off+n) lies within a region of
 // size bytes called what (such as "device allocation"), and returns an
 // [ErrInvalidValue] error naming op otherwise. It never overflows.
-// It is meant for backends.
-func CheckRange(op, what string, off, n, size int) error {
+func checkRange(op, what string, off, n, size int) error {
 	switch {
 	case n < 0:
-		return Errorf(op, ErrInvalidValue, "negative size %d", n)
+		return errorf(op, ErrInvalidValue, "negative size %d", n)
 	case off < 0:
-		return Errorf(op, ErrInvalidValue, "negative offset %d", off)
+		return errorf(op, ErrInvalidValue, "negative offset %d", off)
 	case off > size || n > size-off:
-		return Errorf(op, ErrInvalidValue, "offset %d + size %d exceeds %s of %d bytes", off, n, what, size)
+		return errorf(op, ErrInvalidValue, "offset %d + size %d exceeds %s of %d bytes", off, n, what, size)
 	}
 	return nil
 }

@@ -21,8 +21,8 @@ import (
 // The zero value is an unallocated buffer of length 0: every use is an error
 // matching [ErrInvalidValue]. A HostBuffer must not be copied.
 type HostBuffer struct {
-	owner any // written once by NewHostBuffer
-	size  int // written once by NewHostBuffer
+	owner Device // written once by newHostBuffer
+	size  int    // written once by newHostBuffer
 
 	mu   sync.Mutex
 	mem  []byte    // guarded by mu; nil once freed or invalidated
@@ -39,10 +39,10 @@ type useSpan struct {
 
 var errUnallocated = &Error{Op: "HostBuffer", Detail: "buffer was not allocated by a device", Err: ErrInvalidValue}
 
-// NewHostBuffer wraps mem, which must stay valid until the buffer is freed,
-// as a HostBuffer owned by owner (the device). It is meant for backends;
-// programs use Device.AllocHost.
-func NewHostBuffer(owner any, mem []byte) *HostBuffer {
+// newHostBuffer wraps mem, which must stay valid until the buffer is freed,
+// as a HostBuffer owned by owner (the device). Backends outside this
+// package call it as kit.NewHostBuffer; programs use Device.AllocHost.
+func newHostBuffer(owner Device, mem []byte) *HostBuffer {
 	if owner == nil {
 		panic("cuda: NewHostBuffer with nil owner")
 	}
@@ -53,8 +53,8 @@ func NewHostBuffer(owner any, mem []byte) *HostBuffer {
 // freed.
 func (b *HostBuffer) Len() int { return b.size }
 
-// Owner is the device that allocated the buffer (nil for the zero value).
-func (b *HostBuffer) Owner() any { return b.owner }
+// Device is the device that allocated the buffer (nil for the zero value).
+func (b *HostBuffer) Device() Device { return b.owner }
 
 // Busy reports whether a copy still uses the buffer.
 func (b *HostBuffer) Busy() bool {
@@ -76,9 +76,7 @@ func (b *HostBuffer) errLocked(op string) error {
 		return &Error{Op: op, Detail: errUnallocated.Detail, Err: ErrInvalidValue}
 	}
 	if b.dead != nil {
-		e := *b.dead.(*Error)
-		e.Op = op
-		return &e
+		return withOp(b.dead, op)
 	}
 	return nil
 }
@@ -92,7 +90,7 @@ func (b *HostBuffer) Bytes() ([]byte, error) {
 		return nil, err
 	}
 	if len(b.uses) > 0 {
-		return nil, Errorf("HostBuffer.Bytes", ErrBufferBusy, "an asynchronous copy still uses the %d-byte buffer", b.size)
+		return nil, errorf("HostBuffer.Bytes", ErrBufferBusy, "an asynchronous copy still uses the %d-byte buffer", b.size)
 	}
 	return b.mem, nil
 }
@@ -100,15 +98,11 @@ func (b *HostBuffer) Bytes() ([]byte, error) {
 func hostView[T Scalar](b *HostBuffer, op string) ([]T, error) {
 	m, err := b.Bytes()
 	if err != nil {
-		e := *err.(*Error)
-		e.Op = op
-		return nil, &e
+		return nil, withOp(err, op)
 	}
 	v, err := SliceOf[T](m)
 	if err != nil {
-		e := *err.(*Error)
-		e.Op = op
-		return nil, &e
+		return nil, withOp(err, op)
 	}
 	return v, nil
 }
@@ -133,21 +127,21 @@ func (b *HostBuffer) Uint32s() ([]uint32, error) { return hostView[uint32](b, "H
 // Int64s returns the buffer as []int64 (length a multiple of 8).
 func (b *HostBuffer) Int64s() ([]int64, error) { return hostView[int64](b, "HostBuffer.Int64s") }
 
-// Acquire marks the byte range [off, off+n) of the buffer in use by a copy
+// acquire marks the byte range [off, off+n) of the buffer in use by a copy
 // on queue (the stream: uses on one queue are ordered) that reads it (write
 // false) or writes it (write true), after checking that the range is inside
 // the buffer, and returns that range. It fails with [ErrBufferBusy] if the
 // range overlaps one in use on another queue and either use writes.
-// Every successful Acquire must be paired with one Release with the same
+// Every successful acquire must be paired with one release with the same
 // arguments when the copy is done or abandoned. An empty range is never
-// tracked. It is meant for backends.
-func (b *HostBuffer) Acquire(op string, queue any, write bool, off, n int) ([]byte, error) {
+// tracked. Backends outside this package call it as kit.Acquire.
+func (b *HostBuffer) acquire(op string, queue any, write bool, off, n int) ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.errLocked(op); err != nil {
 		return nil, err
 	}
-	if err := CheckRange(op, "host buffer", off, n, b.size); err != nil {
+	if err := checkRange(op, "host buffer", off, n, b.size); err != nil {
 		return nil, err
 	}
 	if n == 0 {
@@ -155,16 +149,16 @@ func (b *HostBuffer) Acquire(op string, queue any, write bool, off, n int) ([]by
 	}
 	for _, u := range b.uses {
 		if (write || u.write) && (queue == nil || u.queue != queue) && off < u.off+u.n && u.off < off+n {
-			return nil, Errorf(op, ErrBufferBusy, "bytes [%d, %d) of the %d-byte host buffer are in use by another asynchronous copy", max(off, u.off), min(off+n, u.off+u.n), b.size)
+			return nil, errorf(op, ErrBufferBusy, "bytes [%d, %d) of the %d-byte host buffer are in use by another asynchronous copy", max(off, u.off), min(off+n, u.off+u.n), b.size)
 		}
 	}
 	b.uses = append(b.uses, useSpan{queue, off, n, write})
 	return b.mem[off : off+n : off+n], nil
 }
 
-// Release ends one use started by Acquire with the same arguments. It is
-// meant for backends; a Release without its Acquire panics.
-func (b *HostBuffer) Release(queue any, write bool, off, n int) {
+// release ends one use started by acquire with the same arguments; a
+// release without its acquire panics.
+func (b *HostBuffer) release(queue any, write bool, off, n int) {
 	if n == 0 {
 		return
 	}
@@ -177,20 +171,20 @@ func (b *HostBuffer) Release(queue any, write bool, off, n int) {
 			return
 		}
 	}
-	panic("cuda: HostBuffer.Release without Acquire")
+	panic("cuda: HostBuffer released without being acquired")
 }
 
-// MarkFreed makes the buffer unusable, as FreeHost does, and returns its
+// markFreed makes the buffer unusable, as FreeHost does, and returns its
 // memory for the backend to release. It fails while the buffer is busy or
-// if it was already freed. It is meant for backends.
-func (b *HostBuffer) MarkFreed(op string) ([]byte, error) {
+// if it was already freed.
+func (b *HostBuffer) markFreed(op string) ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.errLocked(op); err != nil {
 		return nil, err
 	}
 	if len(b.uses) > 0 {
-		return nil, Errorf(op, ErrBufferBusy, "an asynchronous copy still uses the %d-byte host buffer", b.size)
+		return nil, errorf(op, ErrBufferBusy, "an asynchronous copy still uses the %d-byte host buffer", b.size)
 	}
 	m := b.mem
 	b.mem = nil
@@ -198,10 +192,10 @@ func (b *HostBuffer) MarkFreed(op string) ([]byte, error) {
 	return m, nil
 }
 
-// Invalidate makes the buffer unusable because its device closed; later
+// invalidate makes the buffer unusable because its device closed; later
 // uses return errors matching [ErrClosed]. Copies must have released it
-// first. It is meant for backends.
-func (b *HostBuffer) Invalidate() {
+// first.
+func (b *HostBuffer) invalidate() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.dead == nil {
@@ -222,30 +216,30 @@ func SliceOf[T Scalar](b []byte) ([]T, error) {
 	var zero T
 	size := int(unsafe.Sizeof(zero))
 	if len(b)%size != 0 {
-		return nil, Errorf("SliceOf", ErrInvalidValue, "length %d is not a multiple of the %d-byte element %T", len(b), size, zero)
+		return nil, errorf("SliceOf", ErrInvalidValue, "length %d is not a multiple of the %d-byte element %T", len(b), size, zero)
 	}
 	if len(b) == 0 {
 		return []T{}, nil
 	}
 	p := unsafe.Pointer(unsafe.SliceData(b))
 	if uintptr(p)%unsafe.Alignof(zero) != 0 {
-		return nil, Errorf("SliceOf", ErrInvalidValue, "address %p is not aligned for %T", p, zero)
+		return nil, errorf("SliceOf", ErrInvalidValue, "address %p is not aligned for %T", p, zero)
 	}
 	return unsafe.Slice((*T)(p), len(b)/size), nil
 }
 
-// Alignment is the alignment of memory from [AlignedBytes]: a cache line,
+// alignment is the alignment of memory from alignedBytes: a cache line,
 // enough for every [Scalar] and for vector loads.
-const Alignment = 64
+const alignment = 64
 
-// AlignedBytes returns n zeroed bytes whose first byte is aligned to
-// [Alignment]. Backends use it for host and simulated device memory.
-func AlignedBytes(n int) []byte {
+// alignedBytes returns n zeroed bytes whose first byte is aligned to
+// alignment, for host and simulated device memory.
+func alignedBytes(n int) []byte {
 	if n < 0 {
 		panic("cuda: AlignedBytes with negative size")
 	}
-	words := make([]uint64, (n+2*Alignment)/8) // noscan backing, 8-byte aligned
+	words := make([]uint64, (n+2*alignment)/8) // noscan backing, 8-byte aligned
 	raw := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), len(words)*8)
-	pad := int(-uintptr(unsafe.Pointer(unsafe.SliceData(raw))) & (Alignment - 1))
+	pad := int(-uintptr(unsafe.Pointer(unsafe.SliceData(raw))) & (alignment - 1))
 	return raw[pad : pad+n : pad+n]
 }

@@ -136,12 +136,11 @@ func (a Arg) String() string {
 	return "invalid"
 }
 
-// CheckArgs checks args against the parameter list of spec and returns an
-// [ErrInvalidValue] error naming op if the count or a type differs. It is
-// meant for backends.
-func CheckArgs(op string, spec KernelSpec, args []Arg) error {
+// checkArgs checks args against the parameter list of spec and returns an
+// [ErrInvalidValue] error naming op if the count or a type differs.
+func checkArgs(op string, spec KernelSpec, args []Arg) error {
 	if len(args) != len(spec.Params) {
-		return Errorf(op, ErrInvalidValue, "got %d arguments, kernel %v takes %d", len(args), spec, len(spec.Params))
+		return errorf(op, ErrInvalidValue, "got %d arguments, kernel %v takes %d", len(args), spec, len(spec.Params))
 	}
 	for i, p := range spec.Params {
 		if args[i].kind != p.Kind {
@@ -149,7 +148,7 @@ func CheckArgs(op string, spec KernelSpec, args []Arg) error {
 			if p.Name != "" {
 				name = " (" + p.Name + ")"
 			}
-			return Errorf(op, ErrInvalidValue, "argument %d%s is %v, kernel %v wants %v", i, name, args[i].kind, spec, p.Kind)
+			return errorf(op, ErrInvalidValue, "argument %d%s is %v, kernel %v wants %v", i, name, args[i].kind, spec, p.Kind)
 		}
 	}
 	return nil

@@ -36,7 +36,7 @@ func (p *HostPool) Get(size int) (*HostBuffer, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, Errorf("HostPool.Get", ErrClosed, "pool is closed")
+		return nil, errorf("HostPool.Get", ErrClosed, "pool is closed")
 	}
 	if l := p.idle[size]; len(l) > 0 {
 		b := l[len(l)-1]
@@ -56,25 +56,23 @@ func (p *HostPool) Get(size int) (*HostBuffer, error) {
 func (p *HostPool) Put(b *HostBuffer) error {
 	const op = "HostPool.Put"
 	if b == nil {
-		return Errorf(op, ErrInvalidValue, "nil buffer")
+		return errorf(op, ErrInvalidValue, "nil buffer")
 	}
-	if b.Owner() != any(p.dev) {
-		return Errorf(op, ErrInvalidValue, "buffer belongs to another device")
+	if b.Device() != p.dev {
+		return errorf(op, ErrInvalidValue, "buffer belongs to another device")
 	}
 	if err := b.Err(); err != nil {
-		e := *err.(*Error)
-		e.Op = op
-		return &e
+		return withOp(err, op)
 	}
 	if b.Busy() {
-		return Errorf(op, ErrBufferBusy, "an asynchronous copy still uses the %d-byte buffer", b.Len())
+		return errorf(op, ErrBufferBusy, "an asynchronous copy still uses the %d-byte buffer", b.Len())
 	}
 	p.mu.Lock()
 	if !p.closed && len(p.idle[b.Len()]) < p.maxIdle {
 		for _, x := range p.idle[b.Len()] {
 			if x == b {
 				p.mu.Unlock()
-				return Errorf(op, ErrInvalidValue, "buffer is already in the pool")
+				return errorf(op, ErrInvalidValue, "buffer is already in the pool")
 			}
 		}
 		p.idle[b.Len()] = append(p.idle[b.Len()], b)
@@ -92,7 +90,7 @@ func (p *HostPool) Close() error {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return Errorf("HostPool.Close", ErrClosed, "pool is already closed")
+		return errorf("HostPool.Close", ErrClosed, "pool is already closed")
 	}
 	p.closed = true
 	idle := p.idle
@@ -151,15 +149,15 @@ func NewMemPool(dev Device) *MemPool {
 func (p *MemPool) Alloc(s Stream, size int) (DevicePtr, error) {
 	const op = "MemPool.Alloc"
 	if s == nil {
-		return 0, Errorf(op, ErrInvalidValue, "nil stream")
+		return 0, errorf(op, ErrInvalidValue, "nil stream")
 	}
 	if size <= 0 {
-		return 0, Errorf(op, ErrInvalidValue, "size %d is not positive", size)
+		return 0, errorf(op, ErrInvalidValue, "size %d is not positive", size)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return 0, Errorf(op, ErrClosed, "pool is closed")
+		return 0, errorf(op, ErrClosed, "pool is closed")
 	}
 	l := p.idle[size]
 	for i, b := range l {
@@ -191,16 +189,16 @@ func (p *MemPool) Alloc(s Stream, size int) (DevicePtr, error) {
 func (p *MemPool) Free(s Stream, ptr DevicePtr) error {
 	const op = "MemPool.Free"
 	if s == nil {
-		return Errorf(op, ErrInvalidValue, "nil stream")
+		return errorf(op, ErrInvalidValue, "nil stream")
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return Errorf(op, ErrClosed, "pool is closed")
+		return errorf(op, ErrClosed, "pool is closed")
 	}
 	size, ok := p.live[ptr]
 	if !ok {
-		return Errorf(op, ErrInvalidValue, "pointer %v was not allocated by this pool or was already freed", ptr)
+		return errorf(op, ErrInvalidValue, "pointer %v was not allocated by this pool or was already freed", ptr)
 	}
 	var ev Event
 	if n := len(p.events); n > 0 {
@@ -228,7 +226,7 @@ func (p *MemPool) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return Errorf("MemPool.Close", ErrClosed, "pool is already closed")
+		return errorf("MemPool.Close", ErrClosed, "pool is already closed")
 	}
 	p.closed = true
 	var errs []error

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/coawait/coawait/cuda"
+	"github.com/coawait/coawait/cuda/internal/kit"
 	"github.com/coawait/coawait/cuda/sim"
 )
 
@@ -24,7 +25,7 @@ func BenchmarkCopy64MiB(b *testing.B) {
 		src[i] = byte(i)
 	}
 	b.Run("copy", func(b *testing.B) {
-		dst := cuda.AlignedBytes(size)
+		dst := kit.AlignedBytes(size)
 		b.SetBytes(size)
 		b.ReportAllocs()
 		for b.Loop() {

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/coawait/coawait/cuda"
+	"github.com/coawait/coawait/cuda/internal/kit"
 )
 
 // BuiltinModule is the module of the kernels every simulated device has.
@@ -36,7 +37,7 @@ func (d *Device) builtins() []KernelDef {
 	checkN := func(c *Call, ni int, ptrs ...int) error {
 		cnt := c.Args[ni].Int()
 		if cnt < 0 {
-			return cuda.Errorf(c.op, cuda.ErrInvalidValue, "negative element count %d", cnt)
+			return kit.Errorf(c.op, cuda.ErrInvalidValue, "negative element count %d", cnt)
 		}
 		for _, i := range ptrs {
 			if _, err := View[float32](c, i, int(cnt)); err != nil {
@@ -104,7 +105,7 @@ func (d *Device) builtins() []KernelDef {
 			Cost: func(_ cuda.LaunchConfig, a []cuda.Arg) time.Duration { return time.Duration(n(a, 0)) },
 			Check: func(c *Call) error {
 				if c.Args[0].Int() < 0 {
-					return cuda.Errorf(c.op, cuda.ErrInvalidValue, "negative duration %d ns", c.Args[0].Int())
+					return kit.Errorf(c.op, cuda.ErrInvalidValue, "negative duration %d ns", c.Args[0].Int())
 				}
 				return nil
 			},

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coawait/coawait/cuda"
+	"github.com/coawait/coawait/cuda/internal/kit"
 )
 
 // Compile-time checks that the simulator implements the device contract.
@@ -69,11 +69,6 @@ type Device struct {
 	streams  map[*Stream]struct{}          // guarded by mu: streams whose goroutine runs
 	engines  [2]engine                     // guarded by mu: copy engines
 	faults   []*faultState                 // guarded by mu
-}
-
-type alloc struct {
-	base uintptr
-	mem  []byte
 }
 
 type kernelKey struct{ module, name string }
@@ -189,287 +184,13 @@ func (d *Device) usableLocked(op string) error {
 	return d.lostErr()
 }
 
-// NewStream creates a stream and starts its goroutine.
-func (d *Device) NewStream(priority int) (cuda.Stream, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.usableLocked("NewStream"); err != nil {
-		return nil, err
-	}
-	if err := d.faultLocked(OpNewStream, nil); err != nil {
-		return nil, err
-	}
-	s := &Stream{
-		d:      d,
-		prio:   d.props.ClampPriority(priority),
-		slow:   1,
-		notify: make(chan struct{}, 1),
-	}
-	d.streams[s] = struct{}{}
-	d.wg.Add(1)
-	go s.run()
-	return s, nil
-}
-
-// NewEvent creates an event.
-func (d *Device) NewEvent(flags cuda.EventFlags) (cuda.Event, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.usableLocked("NewEvent"); err != nil {
-		return nil, err
-	}
-	if flags&^cuda.EventDisableTiming != 0 {
-		return nil, cuda.Errorf("NewEvent", cuda.ErrInvalidValue, "unknown flags %#x", uint32(flags))
-	}
-	if err := d.faultLocked(OpNewEvent, nil); err != nil {
-		return nil, err
-	}
-	return &Event{d: d, timing: flags&cuda.EventDisableTiming == 0}, nil
-}
-
-// Alloc allocates size bytes of simulated device memory, zeroed, aligned to
-// 256 bytes. Pointers are never reused, so a freed pointer is always
-// recognised.
-func (d *Device) Alloc(size int) (cuda.DevicePtr, error) {
-	const op = "Alloc"
-	if size <= 0 {
-		return 0, cuda.Errorf(op, cuda.ErrInvalidValue, "size %d is not positive", size)
-	}
-	d.mu.Lock()
-	if err := d.usableLocked(op); err != nil {
-		d.mu.Unlock()
-		return 0, err
-	}
-	if free := d.cfg.TotalMemory - d.used; int64(size) > free {
-		d.mu.Unlock()
-		return 0, cuda.Errorf(op, cuda.ErrOutOfMemory, "%d bytes requested, %d of %d free", size, free, d.cfg.TotalMemory)
-	}
-	span := (uintptr(size) + 2*256 - 1) &^ 255 // the allocation plus a guard gap
-	if d.limit-d.next < span {
-		d.mu.Unlock()
-		return 0, cuda.Errorf(op, cuda.ErrOutOfMemory, "simulated address space exhausted")
-	}
-	if err := d.faultLocked(OpAlloc, nil); err != nil {
-		d.mu.Unlock()
-		return 0, err
-	}
-	a := &alloc{base: d.next}
-	d.next += span
-	d.used += int64(size)
-	d.mu.Unlock()
-
-	a.mem = cuda.AlignedBytes(size) // outside the lock: zeroing is slow
-
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.isClosed {
-		return 0, d.closedError(op)
-	}
-	i, _ := slices.BinarySearchFunc(d.allocs, a.base, func(x *alloc, b uintptr) int { return cmpUintptr(x.base, b) })
-	d.allocs = slices.Insert(d.allocs, i, a)
-	return cuda.DevicePtr(a.base), nil
-}
-
-func cmpUintptr(a, b uintptr) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// find returns the live allocation containing p and its index, or nil.
-// d.mu must be held.
-func (d *Device) findLocked(p cuda.DevicePtr) (int, *alloc) {
-	i, found := slices.BinarySearchFunc(d.allocs, uintptr(p), func(x *alloc, b uintptr) int { return cmpUintptr(x.base, b) })
-	if found {
-		return i, d.allocs[i]
-	}
-	if i == 0 {
-		return -1, nil
-	}
-	a := d.allocs[i-1]
-	if uintptr(p) < a.base+uintptr(len(a.mem)) {
-		return i - 1, a
-	}
-	return -1, nil
-}
-
-// pointerError explains why p is not a live pointer of this device.
-func (d *Device) pointerError(op, what string, p cuda.DevicePtr) error {
-	switch {
-	case p == 0:
-		return cuda.Errorf(op, cuda.ErrInvalidValue, "%s is the null pointer", what)
-	case uintptr(p) < d.base || uintptr(p) >= d.limit:
-		return cuda.Errorf(op, cuda.ErrInvalidValue, "%s %v was not allocated by this device", what, p)
-	}
-	return cuda.Errorf(op, cuda.ErrInvalidValue, "%s %v is not in a live allocation (freed?)", what, p)
-}
-
-// resolveLocked checks [p+off, p+off+n) and returns those bytes.
-// d.mu must be held.
-func (d *Device) resolveLocked(op, what string, p cuda.DevicePtr, off, n int) ([]byte, error) {
-	_, a := d.findLocked(p)
-	if a == nil {
-		return nil, d.pointerError(op, what, p)
-	}
-	if off < 0 {
-		return nil, cuda.Errorf(op, cuda.ErrInvalidValue, "negative %s offset %d", what, off)
-	}
-	inner := int(uintptr(p) - a.base)
-	if err := cuda.CheckRange(op, "device allocation", inner+off, n, len(a.mem)); err != nil {
-		return nil, err
-	}
-	o := inner + off
-	return a.mem[o : o+n : o+n], nil
-}
-
-// Free frees device memory. Work already submitted that uses it completes
-// on the old memory; the pointer is never valid again.
-func (d *Device) Free(p cuda.DevicePtr) error {
-	const op = "Free"
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.usableLocked(op); err != nil {
-		return err
-	}
-	i, a := d.findLocked(p)
-	if a == nil {
-		return d.pointerError(op, "pointer", p)
-	}
-	if a.base != uintptr(p) {
-		return cuda.Errorf(op, cuda.ErrInvalidValue, "pointer %v is inside an allocation, not its start", p)
-	}
-	if err := d.faultLocked(OpFree, nil); err != nil {
-		return err
-	}
-	d.allocs = slices.Delete(d.allocs, i, i+1)
-	d.used -= int64(len(a.mem))
-	return nil
-}
-
-// MemoryUsed returns the bytes of device memory allocated and not freed.
-func (d *Device) MemoryUsed() int64 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.used
-}
-
-// AllocHost allocates a host buffer, zeroed and aligned to cuda.Alignment.
-func (d *Device) AllocHost(size int) (*cuda.HostBuffer, error) {
-	const op = "AllocHost"
-	if size <= 0 {
-		return nil, cuda.Errorf(op, cuda.ErrInvalidValue, "size %d is not positive", size)
-	}
-	d.mu.Lock()
-	if err := d.usableLocked(op); err != nil {
-		d.mu.Unlock()
-		return nil, err
-	}
-	if err := d.faultLocked(OpAllocHost, nil); err != nil {
-		d.mu.Unlock()
-		return nil, err
-	}
-	d.mu.Unlock()
-	b := cuda.NewHostBuffer(d, cuda.AlignedBytes(size))
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.isClosed {
-		return nil, d.closedError(op)
-	}
-	d.hosts[b] = struct{}{}
-	return b, nil
-}
-
-// FreeHost frees a host buffer of this device. It fails while a copy uses it.
-func (d *Device) FreeHost(b *cuda.HostBuffer) error {
-	const op = "FreeHost"
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.usableLocked(op); err != nil {
-		return err
-	}
-	if b == nil {
-		return cuda.Errorf(op, cuda.ErrInvalidValue, "nil host buffer")
-	}
-	if b.Owner() != d {
-		if err := b.Err(); err != nil {
-			return &cuda.Error{Op: op, Detail: err.(*cuda.Error).Detail, Err: cuda.ErrInvalidValue}
-		}
-		return cuda.Errorf(op, cuda.ErrInvalidValue, "host buffer was allocated by another device")
-	}
-	if err := b.Err(); err != nil {
-		e := *err.(*cuda.Error)
-		e.Op = op
-		return &e
-	}
-	if b.Busy() {
-		_, err := b.MarkFreed(op)
-		return err
-	}
-	if err := d.faultLocked(OpFreeHost, nil); err != nil {
-		return err
-	}
-	if _, err := b.MarkFreed(op); err != nil {
-		return err
-	}
-	delete(d.hosts, b)
-	return nil
-}
-
-// Kernel looks up a registered kernel.
-func (d *Device) Kernel(module, name string) (cuda.Kernel, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.usableLocked("Kernel"); err != nil {
-		return nil, err
-	}
-	k, ok := d.kernels[kernelKey{module, name}]
-	if !ok {
-		return nil, cuda.Errorf("Kernel", cuda.ErrNotFound, "no kernel %q in module %q", name, module)
-	}
-	return k, nil
-}
-
-// ElapsedTime returns end's timestamp minus start's, from the timing model.
-func (d *Device) ElapsedTime(start, end cuda.Event) (time.Duration, error) {
-	const op = "ElapsedTime"
-	if d.closed.Load() {
-		return 0, d.closedError(op)
-	}
+// abandonError is the error for a task of kind k abandoned by Close: the
+// sticky error if the device was lost first, otherwise ErrClosed.
+func (d *Device) abandonError(k Op) error {
 	if err := d.lostErr(); err != nil {
-		return 0, err
+		return err
 	}
-	var ms [2]*mark
-	for i, ev := range [2]cuda.Event{start, end} {
-		what := [2]string{"start", "end"}[i]
-		e, ok := ev.(*Event)
-		if !ok || e == nil || e.d != d {
-			return 0, cuda.Errorf(op, cuda.ErrInvalidValue, "%s event is not from this device", what)
-		}
-		if e.closedFlag.Load() {
-			return 0, cuda.Errorf(op, cuda.ErrClosed, "%s event is closed", what)
-		}
-		if !e.timing {
-			return 0, cuda.Errorf(op, cuda.ErrInvalidValue, "%s event was created with EventDisableTiming", what)
-		}
-		m := e.m.Load()
-		if m == nil {
-			return 0, cuda.Errorf(op, cuda.ErrInvalidValue, "%s event was never recorded", what)
-		}
-		select {
-		case <-m.done:
-			if m.err != nil {
-				return 0, m.err
-			}
-		default:
-			return 0, cuda.Errorf(op, cuda.ErrNotReady, "%s event is not done", what)
-		}
-		ms[i] = m
-	}
-	return ms[1].t - ms[0].t, nil
+	return &cuda.Error{Op: k.String(), Detail: "the device was closed before the operation ran", Err: cuda.ErrClosed}
 }
 
 // Synchronize waits for all work submitted to any stream of the device.
@@ -534,7 +255,7 @@ func (d *Device) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for b := range d.hosts {
-		b.Invalidate()
+		kit.Invalidate(b)
 	}
 	d.hosts = nil
 	d.allocs = nil

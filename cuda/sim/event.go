@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/coawait/coawait/cuda"
+	"github.com/coawait/coawait/cuda/internal/kit"
 )
 
 // mark is one recording of an event (or a Synchronize marker): the point in
@@ -24,15 +25,6 @@ type Event struct {
 	closedFlag atomic.Bool
 }
 
-// event checks that e is a live event of d.
-func (d *Device) event(op string, e cuda.Event) (*Event, error) {
-	ev, ok := e.(*Event)
-	if !ok || ev == nil || ev.d != d {
-		return nil, cuda.Errorf(op, cuda.ErrInvalidValue, "event is not from this device")
-	}
-	return ev, nil
-}
-
 // Query reports whether the event is done, without blocking.
 func (e *Event) Query() (bool, error) {
 	const op = "Event.Query"
@@ -44,7 +36,7 @@ func (e *Event) Query() (bool, error) {
 		return false, err
 	}
 	if e.closedFlag.Load() {
-		return false, cuda.Errorf(op, cuda.ErrClosed, "event is closed")
+		return false, kit.Errorf(op, cuda.ErrClosed, "event is closed")
 	}
 	m := e.m.Load()
 	if m == nil {
@@ -69,7 +61,7 @@ func (e *Event) Synchronize() error {
 		return d.closedError(op)
 	}
 	if e.closedFlag.Load() {
-		return cuda.Errorf(op, cuda.ErrClosed, "event is closed")
+		return kit.Errorf(op, cuda.ErrClosed, "event is closed")
 	}
 	m := e.m.Load()
 	if m == nil {
@@ -114,7 +106,7 @@ func (e *Event) Close() error {
 		return e.d.closedError(op)
 	}
 	if e.closedFlag.Swap(true) {
-		return cuda.Errorf(op, cuda.ErrClosed, "event is already closed")
+		return kit.Errorf(op, cuda.ErrClosed, "event is already closed")
 	}
 	return nil
 }

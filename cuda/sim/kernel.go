@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coawait/coawait/cuda"
+	"github.com/coawait/coawait/cuda/internal/kit"
 )
 
 // KernelDef defines a simulated kernel: a Go function standing in for the
@@ -41,35 +42,6 @@ func (k *Kernel) Spec() cuda.KernelSpec { return k.def.Spec }
 // String formats the kernel's signature.
 func (k *Kernel) String() string { return k.def.Spec.Module + "." + k.def.Spec.String() }
 
-// RegisterKernel adds a kernel to the device. Registering a module and name
-// twice is an error.
-func (d *Device) RegisterKernel(def KernelDef) error {
-	const op = "RegisterKernel"
-	if def.Spec.Module == "" || def.Spec.Name == "" {
-		return cuda.Errorf(op, cuda.ErrInvalidValue, "empty module or kernel name")
-	}
-	if def.Run == nil {
-		return cuda.Errorf(op, cuda.ErrInvalidValue, "kernel %s has no Run function", def.Spec.Name)
-	}
-	for i, p := range def.Spec.Params {
-		if p.Kind <= cuda.ParamInvalid || p.Kind > cuda.ParamFloat64 {
-			return cuda.Errorf(op, cuda.ErrInvalidValue, "kernel %s parameter %d has invalid kind %v", def.Spec.Name, i, p.Kind)
-		}
-	}
-	def.Spec.Params = append([]cuda.Param(nil), def.Spec.Params...)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.usableLocked(op); err != nil {
-		return err
-	}
-	key := kernelKey{def.Spec.Module, def.Spec.Name}
-	if _, dup := d.kernels[key]; dup {
-		return cuda.Errorf(op, cuda.ErrInvalidValue, "kernel %q already registered in module %q", def.Spec.Name, def.Spec.Module)
-	}
-	d.kernels[key] = &Kernel{d: d, def: def, op: "Launch " + def.Spec.Name}
-	return nil
-}
-
 // run calls the kernel's Run, turning a panic into an error.
 func (k *Kernel) run(c *Call) (err error) {
 	defer func() {
@@ -99,7 +71,7 @@ type Call struct {
 // it are out of the allocation.
 func (c *Call) Bytes(i int) ([]byte, error) {
 	if i < 0 || i >= len(c.Args) || c.Args[i].Kind() != cuda.ParamPtr {
-		return nil, cuda.Errorf(c.op, cuda.ErrInvalidValue, "argument %d is not a pointer", i)
+		return nil, kit.Errorf(c.op, cuda.ErrInvalidValue, "argument %d is not a pointer", i)
 	}
 	if c.mem == nil {
 		return nil, nil
@@ -119,13 +91,13 @@ func View[T cuda.Scalar](c *Call, i, n int) ([]T, error) {
 	var zero T
 	size := int(sizeOf(zero))
 	if n < 0 {
-		return nil, cuda.Errorf(c.op, cuda.ErrInvalidValue, "negative element count %d for argument %d%s", n, i, paramName(*c.spec, i))
+		return nil, kit.Errorf(c.op, cuda.ErrInvalidValue, "negative element count %d for argument %d%s", n, i, paramName(*c.spec, i))
 	}
 	if b == nil && n > 0 {
-		return nil, cuda.Errorf(c.op, cuda.ErrInvalidValue, "argument %d%s is the null pointer", i, paramName(*c.spec, i))
+		return nil, kit.Errorf(c.op, cuda.ErrInvalidValue, "argument %d%s is the null pointer", i, paramName(*c.spec, i))
 	}
 	if n > len(b)/size {
-		return nil, cuda.Errorf(c.op, cuda.ErrInvalidValue, "argument %d%s holds %d bytes, the kernel needs %d elements of %T (%d bytes)",
+		return nil, kit.Errorf(c.op, cuda.ErrInvalidValue, "argument %d%s holds %d bytes, the kernel needs %d elements of %T (%d bytes)",
 			i, paramName(*c.spec, i), len(b), n, zero, n*size)
 	}
 	v, err := cuda.SliceOf[T](b[:n*size])
@@ -147,9 +119,7 @@ func asInvalid(op string, err error) error {
 	var ce *cuda.Error
 	if errors.As(err, &ce) {
 		if errors.Is(err, cuda.ErrInvalidValue) {
-			e := *ce
-			e.Op = op
-			return &e
+			return kit.WithOp(ce, op)
 		}
 	}
 	return &cuda.Error{Op: op, Detail: err.Error(), Err: cuda.ErrInvalidValue}

@@ -2,10 +2,10 @@ package sim
 
 import (
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/coawait/coawait/cuda"
+	"github.com/coawait/coawait/cuda/internal/kit"
 )
 
 // Stream is a simulated stream: an in-order queue served by one goroutine
@@ -61,7 +61,7 @@ func (s *Stream) usableLocked(op string) error {
 		return err
 	}
 	if s.closing {
-		return cuda.Errorf(op, cuda.ErrClosed, "stream is closed")
+		return kit.Errorf(op, cuda.ErrClosed, "stream is closed")
 	}
 	return nil
 }
@@ -136,9 +136,9 @@ func (s *Stream) hostCopy(op string, kind Op, h *cuda.HostBuffer, hostOff int, d
 		return err
 	}
 	if h == nil {
-		return cuda.Errorf(op, cuda.ErrInvalidValue, "nil %s buffer", hostWhat)
+		return kit.Errorf(op, cuda.ErrInvalidValue, "nil %s buffer", hostWhat)
 	}
-	hm, err := h.Acquire(op, s, toHost, hostOff, n)
+	hm, err := kit.Acquire(h, op, s, toHost, hostOff, n)
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func (s *Stream) hostCopy(op string, kind Op, h *cuda.HostBuffer, hostOff int, d
 		dur = d.cfg.Timing.CopyDtoH(n)
 	}
 	if err := s.submitLocked(&t, dur, s.copyEngine(kind)); err != nil {
-		h.Release(s, toHost, hostOff, n)
+		kit.Release(h, s, toHost, hostOff, n)
 		return err
 	}
 	return nil
@@ -201,7 +201,7 @@ func (s *Stream) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args ...cuda.Arg) 
 	d := s.d
 	kk, ok := k.(*Kernel)
 	if !ok || kk == nil || kk.d != d {
-		return cuda.Errorf("Launch", cuda.ErrInvalidValue, "kernel %v is not from this device", k)
+		return kit.Errorf("Launch", cuda.ErrInvalidValue, "kernel %v is not from this device", k)
 	}
 	op := kk.op
 	d.mu.Lock()
@@ -209,10 +209,10 @@ func (s *Stream) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args ...cuda.Arg) 
 	if err := s.usableLocked(op); err != nil {
 		return err
 	}
-	if err := cfg.Validate(op, &d.props); err != nil {
+	if err := kit.ValidateLaunch(op, cfg, &d.props); err != nil {
 		return err
 	}
-	if err := cuda.CheckArgs(op, kk.def.Spec, args); err != nil {
+	if err := kit.CheckArgs(op, kk.def.Spec, args); err != nil {
 		return err
 	}
 	c := &Call{Config: cfg, Args: append([]cuda.Arg(nil), args...), op: op, spec: &kk.def.Spec}
@@ -256,7 +256,7 @@ func (s *Stream) RecordEvent(e cuda.Event) error {
 		return err
 	}
 	if ev.closedFlag.Load() {
-		return cuda.Errorf(op, cuda.ErrClosed, "event is closed")
+		return kit.Errorf(op, cuda.ErrClosed, "event is closed")
 	}
 	m := &mark{done: make(chan struct{})}
 	t := task{kind: OpRecordEvent, mark: m}
@@ -281,7 +281,7 @@ func (s *Stream) WaitEvent(e cuda.Event) error {
 		return err
 	}
 	if ev.closedFlag.Load() {
-		return cuda.Errorf(op, cuda.ErrClosed, "event is closed")
+		return kit.Errorf(op, cuda.ErrClosed, "event is closed")
 	}
 	m := ev.m.Load()
 	if m == nil {
@@ -296,7 +296,7 @@ func (s *Stream) WaitEvent(e cuda.Event) error {
 func (s *Stream) LaunchHostFunc(fn func(err error)) error {
 	const op = "LaunchHostFunc"
 	if fn == nil {
-		return cuda.Errorf(op, cuda.ErrInvalidValue, "nil function")
+		return kit.Errorf(op, cuda.ErrInvalidValue, "nil function")
 	}
 	d := s.d
 	d.mu.Lock()
@@ -338,205 +338,4 @@ func (s *Stream) Close() error {
 	default:
 	}
 	return nil
-}
-
-// SlowStream makes every operation submitted to s from now on take factor
-// times its modeled duration (factor > 0; 1 restores normal speed).
-func (d *Device) SlowStream(s cuda.Stream, factor float64) error {
-	ss, ok := s.(*Stream)
-	if !ok || ss == nil || ss.d != d {
-		return cuda.Errorf("SlowStream", cuda.ErrInvalidValue, "stream is not from this device")
-	}
-	if !(factor > 0) || factor > 1e9 {
-		return cuda.Errorf("SlowStream", cuda.ErrInvalidValue, "factor %v is not in (0, 1e9]", factor)
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	ss.slow = factor
-	return nil
-}
-
-// run is the stream's goroutine.
-func (s *Stream) run() {
-	d := s.d
-	defer d.wg.Done()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	for {
-		d.mu.Lock()
-		if len(s.queue) == 0 {
-			if s.closing {
-				delete(d.streams, s)
-				d.mu.Unlock()
-				return
-			}
-			d.mu.Unlock()
-			select {
-			case <-s.notify:
-				continue
-			case <-d.quit:
-				s.drain(nil)
-				return
-			}
-		}
-		work := s.queue
-		s.queue, s.spare = s.spare[:0], nil // never alias the batch being run
-		d.mu.Unlock()
-		for i := range work {
-			if !s.exec(&work[i], timer) {
-				s.drain(work[i+1:])
-				return
-			}
-			work[i] = task{}
-		}
-		s.spare = work[:0]
-	}
-}
-
-// drain fails rest and everything still queued with ErrClosed, after the
-// device was closed.
-func (s *Stream) drain(rest []task) {
-	d := s.d
-	for i := range rest {
-		s.finish(&rest[i], d.abandonError(rest[i].kind))
-	}
-	d.mu.Lock()
-	q := s.queue
-	s.queue = nil
-	delete(d.streams, s)
-	d.mu.Unlock()
-	for i := range q {
-		s.finish(&q[i], d.abandonError(q[i].kind))
-	}
-}
-
-// abandonError is the error for a task of kind k abandoned by Close: the
-// sticky error if the device was lost first, otherwise ErrClosed.
-func (d *Device) abandonError(k Op) error {
-	if err := d.lostErr(); err != nil {
-		return err
-	}
-	return &cuda.Error{Op: k.String(), Detail: "the device was closed before the operation ran", Err: cuda.ErrClosed}
-}
-
-// exec runs one task; it returns false if the device was closed meanwhile
-// (the task has then been failed).
-func (s *Stream) exec(t *task, timer *time.Timer) bool {
-	d := s.d
-	select {
-	case <-d.quit: // Close abandons work not yet started
-		s.finish(t, d.abandonError(t.kind))
-		return false
-	default:
-	}
-	if t.wait != nil {
-		select {
-		case <-t.wait.done:
-		case <-d.lostCh:
-		case <-d.quit:
-			s.finish(t, d.abandonError(t.kind))
-			return false
-		}
-	}
-	if d.cfg.Mode == Modeled {
-		if !s.sleepUntil(t, t.start, timer) {
-			return false
-		}
-	}
-	if err := d.lostErr(); err != nil {
-		s.finish(t, err)
-		return true
-	}
-	if t.fault != nil {
-		d.lose(t.kind.String(), "injected fault", t.fault)
-		s.finish(t, d.lostErr())
-		return true
-	}
-	switch t.kind {
-	case OpCopyHtoD, OpCopyDtoH, OpCopyDtoD:
-		copy(t.dst, t.src)
-	case OpMemset:
-		if t.value == 0 || len(t.dst) == 0 {
-			clear(t.dst)
-		} else {
-			t.dst[0] = t.value
-			for n := 1; n < len(t.dst); n *= 2 {
-				copy(t.dst[n:], t.dst[:n])
-			}
-		}
-	case OpLaunch:
-		if err := t.kernel.run(t.call); err != nil {
-			d.lose(t.kernel.op, "", err)
-			s.finish(t, d.lostErr())
-			return true
-		}
-	}
-	if d.cfg.Mode == Modeled && t.end > t.start {
-		if !s.sleepUntil(t, t.end, timer) {
-			return false
-		}
-	}
-	if t.fn != nil {
-		if err := callHostFunc(t.fn, nil); err != nil {
-			d.lose(OpHostFunc.String(), "", err)
-		}
-		t.fn = nil
-	}
-	s.finish(t, nil)
-	return true
-}
-
-// callHostFunc calls fn(err), turning a panic into an error.
-func callHostFunc(fn func(error), err error) (perr error) {
-	defer func() {
-		if r := recover(); r != nil {
-			perr = fmt.Errorf("sim: host function panicked: %v\n%s", r, debug.Stack())
-		}
-	}()
-	fn(err)
-	return nil
-}
-
-// sleepUntil waits until the model clock reaches at. It returns false if
-// the device was closed (t has then been failed); if the device is lost it
-// returns true early and exec fails t.
-func (s *Stream) sleepUntil(t *task, at time.Duration, timer *time.Timer) bool {
-	d := s.d
-	wait := time.Until(d.epoch.Add(at))
-	if wait <= 0 {
-		return true
-	}
-	timer.Reset(wait)
-	select {
-	case <-timer.C:
-		return true
-	case <-d.lostCh:
-		timer.Stop()
-		return true
-	case <-d.quit:
-		timer.Stop()
-		s.finish(t, d.abandonError(t.kind))
-		return false
-	}
-}
-
-// finish ends t with err: releases its host buffer, completes its mark and
-// calls its host function.
-func (s *Stream) finish(t *task, err error) {
-	if t.host != nil {
-		t.host.Release(s, t.hostWrite, t.hostOff, t.hostN)
-		t.host = nil
-	}
-	if t.mark != nil {
-		t.mark.err = err
-		t.mark.at = time.Now()
-		close(t.mark.done)
-		t.mark = nil
-	}
-	if t.fn != nil {
-		if perr := callHostFunc(t.fn, err); perr != nil {
-			s.d.lose(OpHostFunc.String(), "", perr)
-		}
-		t.fn = nil
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/coawait/coawait/cuda"
+	"github.com/coawait/coawait/cuda/internal/kit"
 )
 
 // Op is a kind of device operation, for fault injection.
@@ -72,13 +73,13 @@ type faultState struct {
 // kind; each fires once.
 func (d *Device) InjectFault(f Fault) error {
 	if f.Op < 0 || f.Op >= numOps {
-		return cuda.Errorf("InjectFault", cuda.ErrInvalidValue, "unknown operation %v", f.Op)
+		return kit.Errorf("InjectFault", cuda.ErrInvalidValue, "unknown operation %v", f.Op)
 	}
 	if f.N < 1 {
-		return cuda.Errorf("InjectFault", cuda.ErrInvalidValue, "N = %d, want at least 1", f.N)
+		return kit.Errorf("InjectFault", cuda.ErrInvalidValue, "N = %d, want at least 1", f.N)
 	}
 	if f.Err == nil {
-		return cuda.Errorf("InjectFault", cuda.ErrInvalidValue, "nil Err")
+		return kit.Errorf("InjectFault", cuda.ErrInvalidValue, "nil Err")
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -117,4 +118,20 @@ func (d *Device) faultLocked(k Op, t *task) error {
 	}
 	d.lose(k.String(), "injected fault", fired.Err)
 	return d.lostErr()
+}
+
+// SlowStream makes every operation submitted to s from now on take factor
+// times its modeled duration (factor > 0; 1 restores normal speed).
+func (d *Device) SlowStream(s cuda.Stream, factor float64) error {
+	ss, ok := s.(*Stream)
+	if !ok || ss == nil || ss.d != d {
+		return kit.Errorf("SlowStream", cuda.ErrInvalidValue, "stream is not from this device")
+	}
+	if !(factor > 0) || factor > 1e9 {
+		return kit.Errorf("SlowStream", cuda.ErrInvalidValue, "factor %v is not in (0, 1e9]", factor)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ss.slow = factor
+	return nil
 }
