@@ -19,6 +19,7 @@ var (
 	_ cuda.Event            = (*Event)(nil)
 	_ cuda.Kernel           = (*Kernel)(nil)
 	_ cuda.HostFuncLauncher = (*Stream)(nil)
+	_ cuda.CompletionTimer  = (*Event)(nil)
 )
 
 // Config configures a simulated device. The zero value is a default H100

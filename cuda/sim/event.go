@@ -85,7 +85,7 @@ func (e *Event) Timestamp() (time.Duration, bool) {
 // event's mark, and true, once the event is done; false before that, for
 // an event that was never recorded, or for one whose work failed. It is a
 // simulator extension that lets a scheduler measure how long it took to
-// notice a completion.
+// notice a completion: Event implements [cuda.CompletionTimer].
 func (e *Event) CompletedAt() (time.Time, bool) {
 	m := e.m.Load()
 	if m == nil {
