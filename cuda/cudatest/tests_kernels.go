@@ -150,14 +150,7 @@ func testCloseWithPendingWork(t *testing.T, nd NewDevice) {
 	ok(t, s.RecordEvent(e))
 	waiter := make(chan error, 1)
 	go func() { waiter <- e.Synchronize() }()
-	released := make(chan struct{})
-	go func() {
-		defer close(released)
-		time.Sleep(10 * time.Millisecond)
-		release()
-	}()
-	ok(t, dev.Close())
-	<-released
+	closeHeld(t, dev, release)
 	if err := <-waiter; err != nil && !errors.Is(err, cuda.ErrClosed) {
 		t.Errorf("Synchronize during Close = %v, want nil or ErrClosed", err)
 	}
@@ -173,4 +166,18 @@ func testCloseWithPendingWork(t *testing.T, nd NewDevice) {
 	_, err = h.Bytes()
 	wantErr(t, "host buffer Bytes", err, cuda.ErrClosed, "")
 	wantErr(t, "Close twice", dev.Close(), cuda.ErrClosed, "Close")
+}
+
+// closeHeld closes dev while one of its streams is held, and lets the
+// stream go (release) 10ms into the Close; it returns once both are done.
+func closeHeld(t *testing.T, dev cuda.Device, release func()) {
+	t.Helper()
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		time.Sleep(10 * time.Millisecond)
+		release()
+	}()
+	ok(t, dev.Close())
+	<-released
 }

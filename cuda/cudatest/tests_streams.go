@@ -217,14 +217,7 @@ func testHostFunc(t *testing.T, nd NewDevice) {
 	release := hold(t, dev2, s2)
 	calls := make(chan error, 2)
 	ok(t, s2.(cuda.HostFuncLauncher).LaunchHostFunc(func(err error) { calls <- err }))
-	released := make(chan struct{})
-	go func() {
-		defer close(released)
-		time.Sleep(10 * time.Millisecond)
-		release()
-	}()
-	ok(t, dev2.Close())
-	<-released
+	closeHeld(t, dev2, release)
 	if err := <-calls; err != nil && !errors.Is(err, cuda.ErrClosed) {
 		t.Errorf("host function pending at Close got %v, want nil or ErrClosed", err)
 	}
