@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/coawait/coawait/cuda"
+	"github.com/coawait/coawait/scheduler"
+	"github.com/coawait/coawait/trace"
+)
+
+func init() {
+	register(&command{
+		name:    "demo",
+		summary: "load the next batch while the device computes on this one: step by step, then overlapped",
+		setup:   demoCommand,
+	})
+}
+
+func demoCommand(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer, []string) error {
+	cfg := demoConfig{policy: scheduler.Adaptive}
+	fs.IntVar(&cfg.steps, "steps", 32, "training steps (batches)")
+	fs.DurationVar(&cfg.load, "load", 12*time.Millisecond, "host time to read and decode one batch (the copy to the device comes on top)")
+	fs.DurationVar(&cfg.compute, "compute", 12*time.Millisecond, "device time of one compute step")
+	fs.IntVar(&cfg.batch, "batch", 256, "samples per batch")
+	fs.IntVar(&cfg.width, "width", 784, "float32 values per sample")
+	fs.IntVar(&cfg.depth, "depth", 2, "prefetch depth: batches loaded ahead of the one being computed")
+	device := fs.String("device", "sim", deviceFlagHelp)
+	tracePath := fs.String("trace", "", "write a Chrome trace (JSON; open it in ui.perfetto.dev or chrome://tracing) to `FILE`")
+	timeline := fs.String("timeline", "", "draw both runs' timelines to `FILE` (.svg or .png)")
+	return func(ctx context.Context, out, progress io.Writer, args []string) error {
+		if len(args) > 0 {
+			return usagef("unexpected arguments %q", args)
+		}
+		if err := cfg.validate(); err != nil {
+			return err
+		}
+		if err := checkOutput(*tracePath, *timeline); err != nil {
+			return err
+		}
+		dev, err := openDevice(*device)
+		if err != nil {
+			return err
+		}
+		var rec *trace.Recorder
+		if *tracePath != "" || *timeline != "" {
+			rec = trace.NewRecorder()
+		}
+		err = demo(ctx, dev, cfg, rec, out, progress)
+		if cerr := dev.Close(); err == nil {
+			err = cerr
+		}
+		if rec.Len() > 0 { // what ran, also after an interrupt
+			err = errors.Join(err, writeTraces(rec.Spans(), *tracePath, *timeline, progress))
+		}
+		return err
+	}
+}
+
+// checkOutput refuses output paths with a timeline format the trace
+// package cannot draw, before any work is done.
+func checkOutput(tracePath, timeline string) error {
+	if timeline == "" {
+		return nil
+	}
+	switch ext := lowerExt(timeline); ext {
+	case ".svg", ".png":
+		return nil
+	default:
+		return usagef("-timeline %q: want a .svg or .png file", timeline)
+	}
+}
+
+func lowerExt(path string) string {
+	for i := len(path) - 1; i >= 0 && path[i] != '/'; i-- {
+		if path[i] == '.' {
+			b := []byte(path[i:])
+			for j, c := range b {
+				if 'A' <= c && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return ""
+}
+
+// writeTraces writes the spans as a Chrome trace and a timeline picture,
+// where asked.
+func writeTraces(spans []trace.Span, tracePath, timeline string, progress io.Writer) error {
+	var errs []error
+	if tracePath != "" {
+		f, err := os.Create(tracePath)
+		if err == nil {
+			err = trace.WriteChrome(f, spans)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("write trace: %w", err))
+		} else {
+			fmt.Fprintf(progress, "trace (%d spans) written to %s\n", len(spans), tracePath)
+		}
+	}
+	if timeline != "" {
+		title := "coawait demo: load and compute, step by step and overlapped"
+		if err := trace.SaveTimeline(timeline, title, spans); err != nil {
+			errs = append(errs, fmt.Errorf("write timeline: %w", err))
+		} else {
+			fmt.Fprintf(progress, "timeline written to %s\n", timeline)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// demo runs the work step by step, then overlapped, on dev and prints
+// the figures to out. When ctx is cancelled it stops, prints what ran and
+// returns an error matching ctx's.
+func demo(ctx context.Context, dev cuda.Device, cfg demoConfig, rec *trace.Recorder, out, progress io.Writer) error {
+	fmt.Fprintf(out, "coawait demo on %s\n", dev.Properties().Name)
+	fmt.Fprintf(out, "%d steps; each loads a batch of %d×%d float32 (%s; %v on the host, then a copy to the device) and computes %v on the device; prefetch depth %d\n\n",
+		cfg.steps, cfg.batch, cfg.width, sizeString(cfg.bytes()), cfg.load, cfg.compute, cfg.depth)
+	runs := []struct {
+		name string
+		loop func(*demoRun, context.Context) (int, error)
+	}{
+		{"step by step", (*demoRun).stepByStep},
+		{fmt.Sprintf("overlapped (depth %d)", cfg.depth), (*demoRun).overlapped},
+	}
+	var stats []runStats
+	for _, rn := range runs {
+		fmt.Fprintf(progress, "%s: %d steps...\n", rn.name, cfg.steps)
+		st, err := runOnce(ctx, dev, cfg, rn.name, rn.loop, rec)
+		stats = append(stats, st)
+		if err != nil {
+			if ctx.Err() != nil {
+				summary(out, cfg, stats, true)
+			}
+			return fmt.Errorf("%s: %w", rn.name, err)
+		}
+	}
+	summary(out, cfg, stats, false)
+	if stats[0].checksum != stats[1].checksum {
+		return fmt.Errorf("the runs computed different results: checksums %v and %v", stats[0].checksum, stats[1].checksum)
+	}
+	return nil
+}
+
+func runOnce(ctx context.Context, dev cuda.Device, cfg demoConfig, name string, loop func(*demoRun, context.Context) (int, error), rec *trace.Recorder) (st runStats, err error) {
+	st.name = name
+	r, err := newRun(dev, cfg, name, rec)
+	if err != nil {
+		return st, err
+	}
+	defer func() { err = errors.Join(err, r.close()) }()
+	start := time.Now()
+	steps, err := loop(r, ctx)
+	st.wall = time.Since(start)
+	if ferr := r.finish(context.WithoutCancel(ctx), &st, steps); err == nil {
+		err = ferr
+	}
+	return st, err
+}
+
+// summary prints each run's figures; for an interrupted demo, what ran.
+func summary(out io.Writer, cfg demoConfig, stats []runStats, interrupted bool) {
+	for _, st := range stats {
+		fmt.Fprintf(out, "%-22s %v", st.name+":", st.wall.Round(100*time.Microsecond))
+		if st.steps < cfg.steps {
+			fmt.Fprintf(out, " (interrupted after %d of %d steps)\n", st.steps, cfg.steps)
+			continue
+		}
+		fmt.Fprintf(out, " (%d steps; Σ load+compute %v, Σ max(load, compute) %v)\n",
+			st.steps, st.serial.Round(100*time.Microsecond), st.ideal.Round(100*time.Microsecond))
+	}
+	if interrupted || len(stats) < 2 {
+		return
+	}
+	seq, ovl := stats[0], stats[1]
+	fmt.Fprintf(out, "%-22s %.2fx\n", "speed-up:", seq.wall.Seconds()/max(ovl.wall.Seconds(), 1e-9))
+	fmt.Fprintf(out, "%-22s %.3f (overlapped time ÷ Σ max(load, compute); 1 is perfect overlap)\n",
+		"overlap efficiency:", ovl.wall.Seconds()/max(ovl.ideal.Seconds(), 1e-9))
+	fmt.Fprintf(out, "%-22s %.6g (Σ of the device's accumulator; the same in both runs)\n", "checksum:", ovl.checksum)
+}
+
+func sizeString(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
