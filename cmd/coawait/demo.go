@@ -31,6 +31,7 @@ func demoCommand(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer, [
 	fs.IntVar(&cfg.width, "width", 784, "float32 values per sample")
 	fs.IntVar(&cfg.depth, "depth", 2, "prefetch depth: batches loaded ahead of the one being computed")
 	device := fs.String("device", "sim", deviceFlagHelp)
+	fs.Var(policyFlag{&cfg.policy}, "policy", policyFlagHelp)
 	tracePath := fs.String("trace", "", "write a Chrome trace (JSON; open it in ui.perfetto.dev or chrome://tracing) to `FILE`")
 	timeline := fs.String("timeline", "", "draw both runs' timelines to `FILE` (.svg or .png)")
 	return func(ctx context.Context, out, progress io.Writer, args []string) error {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/coawait/coawait/cuda"
 	"github.com/coawait/coawait/cuda/sim"
+	"github.com/coawait/coawait/scheduler"
 )
 
 // deviceFlagHelp is the help text of every command's -device flag.
@@ -38,3 +39,31 @@ func openDevice(name string) (cuda.Device, error) {
 	}
 	return nil, usagef("-device %q: want sim, cuda or cuda:N", name)
 }
+
+// policyFlag is a -policy flag: the scheduler's completion policy.
+type policyFlag struct{ p *scheduler.Policy }
+
+// policies are the values -policy accepts.
+var policies = []scheduler.Policy{scheduler.Adaptive, scheduler.Spin, scheduler.Blocking, scheduler.HostCallback}
+
+func (f policyFlag) String() string {
+	if f.p == nil {
+		return scheduler.Adaptive.String()
+	}
+	return f.p.String()
+}
+
+func (f policyFlag) Set(s string) error {
+	names := make([]string, len(policies))
+	for i, p := range policies {
+		if p.String() == s {
+			*f.p = p
+			return nil
+		}
+		names[i] = p.String()
+	}
+	return fmt.Errorf("want one of %s", strings.Join(names, ", "))
+}
+
+// policyFlagHelp is the help text of every command's -policy flag.
+const policyFlagHelp = "how the scheduler learns that device work is done: adaptive (poll, then back off), spin, blocking or host-callback"
