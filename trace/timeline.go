@@ -43,6 +43,9 @@ func SaveTimeline(path, title string, spans []Span) (err error) {
 	if err = WriteTimeline(tmp, format, title, spans); err != nil {
 		return err
 	}
+	if err = tmp.Chmod(0o644); err != nil { // CreateTemp makes it 0600
+		return fmt.Errorf("trace: SaveTimeline: %w", err)
+	}
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("trace: SaveTimeline: %w", err)
 	}

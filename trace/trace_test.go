@@ -148,6 +148,9 @@ func TestSaveTimeline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if st, _ := os.Stat(path); st.Mode().Perm()&0o044 != 0o044 {
+			t.Errorf("%s has mode %v: others cannot read it", name, st.Mode())
+		}
 		if strings.HasSuffix(name, "svg") {
 			if !bytes.Contains(data, []byte("<svg")) || !bytes.Contains(data, []byte("stream 0 (copy-in)")) {
 				t.Fatalf("%s is not an SVG with the lane names (%d bytes)", name, len(data))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -237,4 +239,34 @@ func TestDemoDeviceFault(t *testing.T) {
 			t.Fatalf("error %v", err)
 		}
 	})
+}
+
+// The targets, checked on the timing model itself: under synctest
+// the simulator's times are exact and the host costs nothing, so this
+// shows that the pipeline has no bubbles of its own making. (On a real
+// clock, BenchmarkDemo measures the same figures with the host's costs.)
+func TestDemoTargetsOnModel(t *testing.T) {
+	for _, ratio := range []float64{0.25, 1, 4} {
+		t.Run(fmt.Sprint(ratio), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const compute = 12 * time.Millisecond
+				cfg := demoConfig{steps: 32, batch: 256, width: 784, depth: 2, policy: scheduler.Blocking,
+					load: time.Duration(ratio * float64(compute)), compute: compute}
+				dev := sim.New(sim.Config{Mode: sim.Modeled})
+				defer dev.Close()
+				var out strings.Builder
+				if err := demo(context.Background(), dev, cfg, nil, &out, io.Discard); err != nil {
+					t.Fatal(err)
+				}
+				f := parseFigures(t, out.String(), cfg.steps)
+				if f.efficiency > 1.05 {
+					t.Errorf("overlap efficiency %v > 1.05\n%s", f.efficiency, out.String())
+				}
+				if ratio == 1 && f.speedup < 1.9 {
+					t.Errorf("speed-up %v < 1.9\n%s", f.speedup, out.String())
+				}
+				t.Logf("speed-up %.3f, efficiency %.3f", f.speedup, f.efficiency)
+			})
+		})
+	}
 }
