@@ -35,6 +35,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"demo", "-device", "tpu"}, []string{`-device "tpu": want sim, cuda or cuda:N`}},
 		{[]string{"demo", "-device", "cuda:x"}, []string{`-device "cuda:x": want cuda:N`}},
 		{[]string{"demo", "-policy", "lazy"}, []string{`invalid value "lazy" for flag -policy: want one of adaptive, spin, blocking, host-callback`}},
+		{[]string{"demo", "-gotrace"}, []string{"-gotrace needs -trace FILE"}},
 		{[]string{"demo", "extra"}, []string{`unexpected arguments ["extra"]`}},
 		{[]string{"devices", "-x"}, []string{"flag provided but not defined: -x", "Usage: coawait devices"}},
 		{[]string{"devices", "extra"}, []string{`unexpected arguments ["extra"]`}},

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	rtrace "runtime/trace"
+	"slices"
 	"time"
 
 	"github.com/coawait/coawait/cuda"
@@ -34,6 +37,7 @@ func demoCommand(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer, [
 	fs.Var(policyFlag{&cfg.policy}, "policy", policyFlagHelp)
 	tracePath := fs.String("trace", "", "write a Chrome trace (JSON; open it in ui.perfetto.dev or chrome://tracing) to `FILE`")
 	timeline := fs.String("timeline", "", "draw both runs' timelines to `FILE` (.svg or .png)")
+	goTrace := fs.Bool("gotrace", false, "with -trace: also capture Go's execution tracer (runtime/trace) and add its regions to the trace, a lane per goroutine")
 	return func(ctx context.Context, out, progress io.Writer, args []string) error {
 		if len(args) > 0 {
 			return usagef("unexpected arguments %q", args)
@@ -44,6 +48,9 @@ func demoCommand(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer, [
 		if err := checkOutput(*tracePath, *timeline); err != nil {
 			return err
 		}
+		if *goTrace && *tracePath == "" {
+			return usagef("-gotrace needs -trace FILE")
+		}
 		dev, err := openDevice(*device)
 		if err != nil {
 			return err
@@ -52,12 +59,18 @@ func demoCommand(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer, [
 		if *tracePath != "" || *timeline != "" {
 			rec = trace.NewRecorder()
 		}
+		var goSpans []trace.Span
+		stopGo := func() {}
+		if *goTrace {
+			stopGo = captureGoTrace(progress, &goSpans)
+		}
 		err = demo(ctx, dev, cfg, rec, out, progress)
+		stopGo()
 		if cerr := dev.Close(); err == nil {
 			err = cerr
 		}
 		if rec.Len() > 0 { // what ran, also after an interrupt
-			err = errors.Join(err, writeTraces(rec.Spans(), *tracePath, *timeline, progress))
+			err = errors.Join(err, writeTraces(rec.Spans(), goSpans, *tracePath, *timeline, progress))
 		}
 		return err
 	}
@@ -92,14 +105,34 @@ func lowerExt(path string) string {
 	return ""
 }
 
-// writeTraces writes the spans as a Chrome trace and a timeline picture,
-// where asked.
-func writeTraces(spans []trace.Span, tracePath, timeline string, progress io.Writer) error {
+// captureGoTrace starts Go's execution tracer and returns the function
+// that stops it and reads the capture's regions into *spans. If the
+// tracer is already running (say, under go test -trace), it says so on
+// progress and captures nothing.
+func captureGoTrace(progress io.Writer, spans *[]trace.Span) (stop func()) {
+	var buf bytes.Buffer
+	if err := rtrace.Start(&buf); err != nil {
+		fmt.Fprintf(progress, "-gotrace: %v; going on without it\n", err)
+		return func() {}
+	}
+	return func() {
+		rtrace.Stop()
+		s, err := trace.FromGoTrace(&buf, "Go execution trace")
+		if err != nil {
+			fmt.Fprintf(progress, "-gotrace: %v\n", err)
+		}
+		*spans = s
+	}
+}
+
+// writeTraces writes the spans as a Chrome trace, with goSpans (from Go's
+// tracer) added, and as a timeline picture, where asked.
+func writeTraces(spans, goSpans []trace.Span, tracePath, timeline string, progress io.Writer) error {
 	var errs []error
 	if tracePath != "" {
 		f, err := os.Create(tracePath)
 		if err == nil {
-			err = trace.WriteChrome(f, spans)
+			err = trace.WriteChrome(f, append(slices.Clip(spans), goSpans...))
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}

@@ -181,32 +181,7 @@ func TestDemoTraceAndTimeline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var f struct {
-			TraceEvents []struct {
-				Name, Ph, Cat string
-				Pid, Tid      int
-				Args          map[string]any
-			}
-		}
-		if err := json.Unmarshal(data, &f); err != nil {
-			t.Fatalf("trace is not JSON: %v", err)
-		}
-		procs := map[int]string{}
-		lanes := map[string]map[string]bool{}
-		tids := map[[2]int]string{}
-		count := map[string]int{} // "group/lane/name prefix"
-		for _, e := range f.TraceEvents {
-			switch {
-			case e.Name == "process_name":
-				procs[e.Pid] = e.Args["name"].(string)
-				lanes[procs[e.Pid]] = map[string]bool{}
-			case e.Name == "thread_name":
-				lanes[procs[e.Pid]][e.Args["name"].(string)] = true
-				tids[[2]int{e.Pid, e.Tid}] = e.Args["name"].(string)
-			case e.Ph == "X":
-				count[procs[e.Pid]+"/"+tids[[2]int{e.Pid, e.Tid}]+"/"+strings.Fields(e.Name)[0]]++
-			}
-		}
+		lanes, count := traceContents(t, data)
 		for _, g := range []string{"step by step", "overlapped (depth 2)"} {
 			for _, l := range []string{"loader", "host loop", trace.StreamLane(0), trace.StreamLane(1)} {
 				if !lanes[g][l] {
@@ -220,6 +195,68 @@ func TestDemoTraceAndTimeline(t *testing.T) {
 			}
 		}
 	})
+}
+
+// traceContents returns the lanes of each group (Chrome: threads of each
+// process) of a Chrome trace, and the number of complete events per
+// "group/lane/first word of the name".
+func traceContents(t *testing.T, data []byte) (lanes map[string]map[string]bool, count map[string]int) {
+	t.Helper()
+	var f struct {
+		TraceEvents []struct {
+			Name, Ph, Cat string
+			Pid, Tid      int
+			Args          map[string]any
+		}
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatalf("trace is not JSON: %v", err)
+	}
+	procs := map[int]string{}
+	lanes = map[string]map[string]bool{}
+	tids := map[[2]int]string{}
+	count = map[string]int{}
+	for _, e := range f.TraceEvents {
+		switch {
+		case e.Name == "process_name":
+			procs[e.Pid] = e.Args["name"].(string)
+			lanes[procs[e.Pid]] = map[string]bool{}
+		case e.Name == "thread_name":
+			lanes[procs[e.Pid]][e.Args["name"].(string)] = true
+			tids[[2]int{e.Pid, e.Tid}] = e.Args["name"].(string)
+		case e.Ph == "X":
+			count[procs[e.Pid]+"/"+tids[[2]int{e.Pid, e.Tid}]+"/"+strings.Fields(e.Name)[0]]++
+		}
+	}
+	return lanes, count
+}
+
+// -gotrace adds the regions of Go's execution tracer to the Chrome trace.
+// (Outside synctest: Go's tracer cannot start inside a bubble.)
+func TestDemoGoTrace(t *testing.T) {
+	tr := filepath.Join(t.TempDir(), "t.json")
+	code, out, errOut := runArgs(context.Background(), "demo", "-steps", "3", "-batch", "2", "-width", "8",
+		"-load", "1ms", "-compute", "1ms", "-trace", tr, "-gotrace")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if strings.Contains(errOut, "going on without it") {
+		t.Skip(errOut) // the test binary runs under -trace
+	}
+	data, err := os.ReadFile(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, count := traceContents(t, data)
+	loads := 0
+	for k, n := range count {
+		if strings.HasPrefix(k, "Go execution trace/goroutine ") && strings.HasSuffix(k, "/load") {
+			loads += n
+		}
+	}
+	if loads != 6 || count["step by step/loader/load"] != 3 {
+		t.Errorf("%d load regions from Go's tracer, want 6 (%v)", loads, count)
+	}
 }
 
 // A device that fails mid-run gives a clear error, and everything the
