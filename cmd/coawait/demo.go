@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	rtrace "runtime/trace"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/coawait/coawait/cuda"
+	"github.com/coawait/coawait/cuda/sim"
 	"github.com/coawait/coawait/scheduler"
 	"github.com/coawait/coawait/trace"
 )
@@ -45,8 +48,10 @@ func demoCommand(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer, [
 		if err := cfg.validate(); err != nil {
 			return err
 		}
-		if err := checkOutput(*tracePath, *timeline); err != nil {
-			return err
+		if *timeline != "" {
+			if err := checkTimeline(*timeline); err != nil {
+				return err
+			}
 		}
 		if *goTrace && *tracePath == "" {
 			return usagef("-gotrace needs -trace FILE")
@@ -76,33 +81,14 @@ func demoCommand(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer, [
 	}
 }
 
-// checkOutput refuses output paths with a timeline format the trace
-// package cannot draw, before any work is done.
-func checkOutput(tracePath, timeline string) error {
-	if timeline == "" {
-		return nil
-	}
-	switch ext := lowerExt(timeline); ext {
+// checkTimeline refuses a timeline path whose format the trace package
+// cannot draw, before any work is done.
+func checkTimeline(path string) error {
+	switch strings.ToLower(filepath.Ext(path)) {
 	case ".svg", ".png":
 		return nil
-	default:
-		return usagef("-timeline %q: want a .svg or .png file", timeline)
 	}
-}
-
-func lowerExt(path string) string {
-	for i := len(path) - 1; i >= 0 && path[i] != '/'; i-- {
-		if path[i] == '.' {
-			b := []byte(path[i:])
-			for j, c := range b {
-				if 'A' <= c && c <= 'Z' {
-					b[j] = c + 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return ""
+	return usagef("-timeline %q: want a .svg or .png file", path)
 }
 
 // captureGoTrace starts Go's execution tracer and returns the function
@@ -159,6 +145,9 @@ func writeTraces(spans, goSpans []trace.Span, tracePath, timeline string, progre
 // returns an error matching ctx's.
 func demo(ctx context.Context, dev cuda.Device, cfg demoConfig, rec *trace.Recorder, out, progress io.Writer) error {
 	fmt.Fprintf(out, "coawait demo on %s\n", dev.Properties().Name)
+	if _, ok := dev.(*sim.Device); ok {
+		fmt.Fprintln(out, "Times are the host's wall clock; the simulated device's work takes the time of its timing model (sim.Modeled).")
+	}
 	fmt.Fprintf(out, "%d steps; each loads a batch of %d×%d float32 (%s; %v on the host, then a copy to the device) and computes %v on the device; prefetch depth %d\n\n",
 		cfg.steps, cfg.batch, cfg.width, sizeString(cfg.bytes()), cfg.load, cfg.compute, cfg.depth)
 	runs := []struct {

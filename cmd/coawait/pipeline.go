@@ -223,6 +223,7 @@ func (r *demoRun) overlapped(ctx context.Context) (int, error) {
 	sc, sctx := async.NewScope(ctx)
 	loader := async.Spawn(sc, func(ctx context.Context) (int, error) {
 		defer close(ready)
+		copies := make([]*scheduler.Op[struct{}], r.cfg.steps)
 		for i := range r.cfg.steps {
 			t := time.Now()
 			select {
@@ -230,13 +231,22 @@ func (r *demoRun) overlapped(ctx context.Context) (int, error) {
 			case <-ctx.Done():
 				return i, context.Cause(ctx)
 			}
+			if i >= slots {
+				// The slot's kernels are done, so its last copy is too;
+				// awaiting that copy (at once) also orders its release of
+				// the pinned buffer before the buffer is written again.
+				if _, err := copies[i-slots].Await(ctx); err != nil {
+					return i, err
+				}
+			}
 			if w := time.Since(t); w > 20*time.Microsecond {
 				r.rec.Add(trace.Span{Group: r.name, Lane: "loader", Name: "wait for a free buffer", Start: t, End: t.Add(w)})
 			}
 			if err := r.decode(ctx, i); err != nil {
 				return i, err
 			}
-			ready <- r.copyIn(i) // never blocks: at most slots copies are unclaimed
+			copies[i] = r.copyIn(i)
+			ready <- copies[i] // never blocks: at most slots copies are unclaimed
 		}
 		return r.cfg.steps, nil
 	})
