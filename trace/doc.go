@@ -31,9 +31,9 @@
 //
 // # Go's own tracer
 //
-// Recorder.Start also opens a runtime/trace region (and Recorder.Task a
-// runtime/trace task), so a capture made with runtime/trace.Start or
-// `go test -trace` shows the same names; FromGoTrace reads such a capture
+// Recorder.Start also opens a runtime/trace region, so a capture made with
+// runtime/trace.Start or `go test -trace` shows the same names (group them
+// with runtime/trace.NewTask); FromGoTrace reads such a capture
 // with golang.org/x/exp/trace and turns its regions into spans.
 //
 // # Goroutines

@@ -82,14 +82,6 @@ func (r *Recorder) Start(ctx context.Context, group, lane, name string) (end fun
 	}
 }
 
-// Task starts a runtime/trace task named name, which groups the regions
-// opened under the returned context in Go's trace viewer, and returns that
-// context and the function that ends the task. It records no span itself.
-func (r *Recorder) Task(ctx context.Context, name string) (context.Context, func()) {
-	ctx, task := rtrace.NewTask(ctx, name)
-	return ctx, task.End
-}
-
 // Spans returns a copy of the recorded spans, ordered by start time (spans
 // that start together keep the order they were added in).
 func (r *Recorder) Spans() []Span {
