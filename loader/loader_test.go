@@ -386,6 +386,7 @@ func TestCancel(t *testing.T) {
 	e := newEnv(t, sim.Instant)
 	ld := e.loader(t, newSet(100, 4, 1), loader.Options{BatchSize: 4, Workers: 2})
 	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
 	stop := errors.New("user stopped")
 	var last error
 	n := 0
