@@ -96,9 +96,12 @@ type Stats struct {
 	// Stall is how long the consumer waited for data: blocked in the
 	// iterator, or in Batch.Await.
 	Stall time.Duration
-	// BufferWait is how long loading waited for a free pinned host buffer,
-	// SlotWait how long the copy stage waited for the consumer to release a
-	// device batch slot.
+	// BufferWait is how long loading waited for a free pinned host
+	// buffer. A buffer is free again once its copy has completed on the
+	// device, and a copy into a slot released with ReleaseAfter waits for
+	// the consumer's work on the device first, so when the device is the
+	// bottleneck this is where the loader waits. SlotWait is how long the
+	// copy stage waited for the consumer to release a device batch slot.
 	BufferWait, SlotWait time.Duration
 	// Decode is the time the workers spent decoding, summed over workers.
 	Decode time.Duration
@@ -234,6 +237,10 @@ func (l *Loader) allocate() error {
 		b, err := l.pool.Get(l.bytes)
 		if err != nil {
 			return fmt.Errorf("loader: pinned host buffer of %d bytes: %w", l.bytes, err)
+		}
+		if b.Owner() != any(l.s.Device()) {
+			_ = l.pool.Put(b) // back where it came from
+			return fmt.Errorf("%w: the host pool belongs to another device than the scheduler's", ErrInvalid)
 		}
 		h := &hostSlot{buf: b}
 		l.hosts = append(l.hosts, h)

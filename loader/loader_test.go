@@ -525,3 +525,27 @@ func TestGoexit(t *testing.T) {
 		t.Fatalf("%d errors and %d batches, want 30 and 0", errs, n)
 	}
 }
+
+// A host pool of the scheduler's device is used; one of another device is
+// refused.
+func TestHostPool(t *testing.T) {
+	e := newEnv(t, sim.Instant)
+	pool := cuda.NewHostPool(e.dev, 0)
+	defer pool.Close()
+	ld := e.loader(t, newSet(20, 2, 1), loader.Options{BatchSize: 4, HostPool: pool})
+	for b, err := range ld.Batches(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Release()
+	}
+
+	other := sim.New(sim.Config{})
+	defer other.Close()
+	foreign := cuda.NewHostPool(other, 0)
+	defer foreign.Close()
+	_, err := loader.New(e.s, newSet(20, 2, 1), loader.Options{BatchSize: 4, HostPool: foreign})
+	if !errors.Is(err, loader.ErrInvalid) || !strings.Contains(err.Error(), "another device") {
+		t.Fatalf("New with a foreign pool: %v", err)
+	}
+}
