@@ -425,6 +425,11 @@ func TestAllHeld(t *testing.T) {
 	if len(held) != 3 || !errors.Is(last, loader.ErrAllHeld) {
 		t.Fatalf("%d batches, last error %v; want 3 and ErrAllHeld", len(held), last)
 	}
+	for _, err := range ld.Batches(context.Background()) {
+		if !errors.Is(err, loader.ErrAllHeld) {
+			t.Fatalf("iteration while all batches are held: %v", err)
+		}
+	}
 	for _, b := range held {
 		b.Release()
 	}

@@ -44,6 +44,10 @@ func (l *Loader) Epochs(ctx context.Context, first, count int) iter.Seq2[*Batch,
 			yield(nil, ErrClosed)
 			return
 		}
+		if l.allHeld() { // batches kept from an earlier iteration
+			yield(nil, ErrAllHeld)
+			return
+		}
 		l.iterate(ctx, first, count, yield)
 	}
 }
