@@ -101,7 +101,9 @@ type Stats struct {
 	// device, and a copy into a slot released with ReleaseAfter waits for
 	// the consumer's work on the device first, so when the device is the
 	// bottleneck this is where the loader waits. SlotWait is how long the
-	// copy stage waited for the consumer to release a device batch slot.
+	// copy stage waited for a device batch slot: for the consumer to take
+	// a batch (Depth batches are ready) or to release one. When the
+	// consumer is the bottleneck this is where the loader waits.
 	BufferWait, SlotWait time.Duration
 	// Decode is the time the workers spent decoding, summed over workers.
 	Decode time.Duration

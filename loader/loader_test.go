@@ -61,7 +61,7 @@ type env struct {
 	s   *scheduler.Scheduler
 }
 
-func newEnv(t *testing.T, mode sim.TimeMode, opts ...scheduler.Option) *env {
+func newEnv(t testing.TB, mode sim.TimeMode, opts ...scheduler.Option) *env {
 	t.Helper()
 	dev := sim.New(sim.Config{Mode: mode})
 	s, err := scheduler.New(dev, opts...)

@@ -127,3 +127,53 @@ func testOverlapModeled(t *testing.T, depth int) {
 		}
 	})
 }
+
+// The stats tell who waits for whom, on a fake clock: a slow consumer
+// makes the loader wait for slots and stalls only for the first batch; a
+// slow loader makes the consumer stall for every batch by the difference.
+func TestStatsModeled(t *testing.T) {
+	const steps = 8
+	for _, tt := range []struct {
+		name              string
+		decode, consume   time.Duration // per batch
+		stall             time.Duration
+		slotWait          bool
+	}{
+		{"slow consumer", time.Millisecond, 10 * time.Millisecond, time.Millisecond, true},
+		{"slow loader", 10 * time.Millisecond, time.Millisecond, 10*time.Millisecond + (steps-1)*9*time.Millisecond, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newEnv(t, sim.Instant, scheduler.WithPolicy(scheduler.HostCallback))
+				const bs = 4
+				ds := slowSet{newSet(steps*bs, 8, 1), tt.decode / bs}
+				ld := e.loader(t, ds, loader.Options{BatchSize: bs, Depth: 2, Workers: 1})
+				ctx := context.Background()
+				for b, err := range ld.Batches(ctx) {
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := b.Await(ctx); err != nil {
+						t.Fatal(err)
+					}
+					time.Sleep(tt.consume) // the consumer works on the batch
+					b.Release()
+				}
+				st := ld.Stats()
+				t.Logf("%+v", st)
+				if st.Stall != tt.stall {
+					t.Errorf("stall %v, want %v", st.Stall, tt.stall)
+				}
+				if (st.SlotWait > 0) != tt.slotWait {
+					t.Errorf("slot wait %v; want it positive: %v", st.SlotWait, tt.slotWait)
+				}
+				if !tt.slotWait && st.BufferWait != 0 {
+					t.Errorf("a slow loader waited %v for host buffers", st.BufferWait)
+				}
+				if st.Decode != steps*tt.decode {
+					t.Errorf("decode time %v, want %v", st.Decode, steps*tt.decode)
+				}
+			})
+		})
+	}
+}

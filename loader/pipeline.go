@@ -102,7 +102,13 @@ func (l *Loader) iterate(ctx context.Context, first, count int, yield func(*Batc
 				yield(nil, err)
 				return
 			}
-			if !yield(l.submit(sl, j, &copies), nil) {
+			// Handing the batch on blocks while Depth batches wait for
+			// the consumer: the device slots are all in use, so that
+			// counts as waiting for a slot too.
+			start := time.Now()
+			ok := yield(l.submit(sl, j, &copies), nil)
+			l.st.slotWait.Add(int64(time.Since(start)))
+			if !ok {
 				return
 			}
 		}
