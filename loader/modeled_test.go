@@ -134,10 +134,10 @@ func testOverlapModeled(t *testing.T, depth int) {
 func TestStatsModeled(t *testing.T) {
 	const steps = 8
 	for _, tt := range []struct {
-		name              string
-		decode, consume   time.Duration // per batch
-		stall             time.Duration
-		slotWait          bool
+		name            string
+		decode, consume time.Duration // per batch
+		stall           time.Duration
+		slotWait        bool
 	}{
 		{"slow consumer", time.Millisecond, 10 * time.Millisecond, time.Millisecond, true},
 		{"slow loader", 10 * time.Millisecond, time.Millisecond, 10*time.Millisecond + (steps-1)*9*time.Millisecond, false},
