@@ -81,6 +81,7 @@ type SampleError struct {
 	Err          error
 }
 
+// Error formats the error as "loader: epoch E, batch B: sample I: cause".
 func (e *SampleError) Error() string {
 	return "loader: epoch " + strconv.Itoa(e.Epoch) + ", batch " + strconv.Itoa(e.Batch) +
 		": sample " + strconv.Itoa(e.Sample) + ": " + e.Err.Error()

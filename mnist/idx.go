@@ -44,7 +44,7 @@ const MaxBytes = 4 << 30
 // ErrFormat is matched by every error about the contents of a file: a
 // wrong magic number, bad dimensions, a truncated file, trailing bytes,
 // a corrupt gzip stream, a label out of range or counts that disagree.
-var ErrFormat = errors.New("not a valid MNIST IDX file")
+var ErrFormat = errors.New("mnist: not a valid IDX file")
 
 // A FormatError says what is wrong with a file, and names it.
 type FormatError struct {
@@ -53,6 +53,7 @@ type FormatError struct {
 	Err    error // the underlying error, such as a gzip error; may be nil
 }
 
+// Error formats the error as "mnist: FILE: what is wrong[: cause]".
 func (e *FormatError) Error() string {
 	s := "mnist: " + e.File + ": " + e.Detail
 	if e.Err != nil {

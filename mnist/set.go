@@ -29,6 +29,9 @@ type Set struct {
 // are for errors. It checks the magic numbers, that there are as many
 // images as labels, and that every label is a digit.
 func NewSet(imagesName string, images *IDX, labelsName string, labels *IDX) (*Set, error) {
+	if images == nil || labels == nil {
+		panic("mnist: NewSet called with a nil IDX")
+	}
 	if m := images.Magic(); m != ImageMagic {
 		return nil, formatErr(imagesName, nil, "magic number 0x%08x, want 0x%08x (unsigned bytes in 3 dimensions: an image file)", m, ImageMagic)
 	}
