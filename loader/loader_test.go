@@ -554,3 +554,46 @@ func TestHostPool(t *testing.T) {
 		t.Fatalf("New with a foreign pool: %v", err)
 	}
 }
+
+// A panic in the loop body unwinds through the loader without a deadlock
+// or a leaked goroutine, and the loader can be used again.
+func TestBodyPanics(t *testing.T) {
+	e := newEnv(t, sim.Instant)
+	ld := e.loader(t, newSet(200, 4, 1), loader.Options{BatchSize: 4, Depth: 1, Workers: 2})
+	var held []*loader.Batch
+	func() {
+		defer func() {
+			if r := recover(); r != "consumer bug" {
+				t.Fatalf("recovered %v", r)
+			}
+		}()
+		for b, err := range ld.Batches(context.Background()) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch b.Index {
+			case 2: // kept: with depth 1 the copy stage now waits for a slot
+				held = append(held, b)
+				continue
+			case 3:
+				held = append(held, b)
+				panic("consumer bug")
+			}
+			b.Release()
+		}
+	}()
+	for _, b := range held {
+		b.Release()
+	}
+	n := 0
+	for b, err := range ld.Batches(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Release()
+		n++
+	}
+	if n != 50 {
+		t.Fatalf("%d batches after the panic, want 50", n)
+	}
+}

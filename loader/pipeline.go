@@ -119,8 +119,7 @@ func (l *Loader) iterate(ctx context.Context, first, count int, yield func(*Batc
 		if b != nil {
 			l.hand(b)
 		}
-		if !yield(b, err) {
-			cancel()
+		if !l.call(yield, b, err, cancel) {
 			break
 		}
 		if l.allHeld() {
@@ -134,6 +133,22 @@ func (l *Loader) iterate(ctx context.Context, first, count int, yield func(*Batc
 	// flight, then take back what the consumer never received.
 	copies.Wait()
 	l.reclaim()
+}
+
+// call hands a pair to the loop body. If the body breaks out of the loop,
+// or panics, it first stops the pipeline (cancel), so that async.Prefetch
+// and async.Map, which wait for their goroutines as the loop ends or
+// unwinds, find them returning rather than blocked in takeSlot or
+// takeHost.
+func (l *Loader) call(yield func(*Batch, error) bool, b *Batch, err error, cancel context.CancelFunc) bool {
+	more := false
+	defer func() {
+		if !more {
+			cancel()
+		}
+	}()
+	more = yield(b, err)
+	return more
 }
 
 // order is the sample order of epoch e.
