@@ -74,8 +74,10 @@ func TestGoAllocations(t *testing.T) {
 			t.Fatal("wrong value")
 		}
 	})
-	if allocs > 1 {
-		t.Fatalf("Go+Await allocates %v times; want 1 (task and future in one)", allocs)
+	// One for the task and its future, one for the closure of the go
+	// statement, which carries the task to the goroutine its caller starts.
+	if allocs > 2 {
+		t.Fatalf("Go+Await allocates %v times; want 2 (task and future in one, and the go statement's closure)", allocs)
 	}
 }
 
