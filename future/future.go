@@ -255,13 +255,17 @@ func (f *Future[T]) IsDone() bool {
 	return f.sig.state.Load() == stateDone
 }
 
-// Peek returns f's value and error and ok == true if f has settled, or the
-// zero value, nil and false if it has not. It never blocks or allocates.
-func (f *Future[T]) Peek() (v T, err error, ok bool) {
+// Peek returns f's outcome and ok == true if f has settled, or the zero
+// Result and false if it has not. It never blocks or allocates.
+//
+// (It returns a [Result] rather than a value and an error, so that the
+// comma-ok flag comes last and an error is never followed by another
+// result.)
+func (f *Future[T]) Peek() (r Result[T], ok bool) {
 	if f.sig.state.Load() != stateDone {
-		return v, nil, false
+		return r, false
 	}
-	return f.val, f.err, true
+	return Result[T]{f.val, f.err}, true
 }
 
 // Err returns f's error if f has settled with an error, and nil if f is
