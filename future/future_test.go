@@ -536,12 +536,23 @@ func TestManyWaiters(t *testing.T) {
 // shows in goroutine dumps with the wait reason of sync.Cond.Wait, whichever
 // way the build parks it (see park_runtime.go).
 func TestAwaitParksAsCondWait(t *testing.T) {
+	t.Run("background", func(t *testing.T) { testAwaitParksAsCondWait(t, false) })
+	t.Run("cancellable", func(t *testing.T) { testAwaitParksAsCondWait(t, true) })
+}
+
+func testAwaitParksAsCondWait(t *testing.T, cancellable bool) {
 	synctest.Test(t, func(t *testing.T) {
 		f, p := future.New[int]()
+		ctx := context.Background()
+		if cancellable {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+		}
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			f.Await(context.Background())
+			f.Await(ctx)
 		}()
 		synctest.Wait()
 		buf := make([]byte, 1<<20)
