@@ -27,6 +27,15 @@ import (
 // bubble (the runtime stops the program), and a pool would hand channels
 // across bubbles. A waker holds no channel; its callback only sets a flag
 // and readies a goroutine.
+//
+// Known limit: for a Context type with a Done channel of its own (not
+// derived from package context's), context.AfterFunc watches it with a
+// goroutine and makes a channel for its registration. If that happened
+// inside a synctest bubble and the registration is later stopped outside
+// it (the waker dropped by the pool and cleaned up, or moved to a context
+// outside the bubble while the first one is not done), closing that
+// channel stops the program. Contexts of package context, and types that
+// embed one, are not affected.
 
 // A ctxWaker wakes the waiter that parks on target when the context it is
 // registered with is done. It is owned by one waiter between wakers.Get
