@@ -2,9 +2,11 @@ package future
 
 import (
 	"context"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"weak"
 )
 
@@ -28,14 +30,16 @@ import (
 // across bubbles. A waker holds no channel; its callback only sets a flag
 // and readies a goroutine.
 //
-// Known limit: for a Context type with a Done channel of its own (not
-// derived from package context's), context.AfterFunc watches it with a
-// goroutine and makes a channel for its registration. If that happened
-// inside a synctest bubble and the registration is later stopped outside
-// it (the waker dropped by the pool and cleaned up, or moved to a context
-// outside the bubble while the first one is not done), closing that
-// channel stops the program. Contexts of package context, and types that
-// embed one, are not affected.
+// Only contexts made by package context's WithCancel, WithCancelCause,
+// WithTimeout and WithDeadline (and their Cause forms) are given wakers,
+// not those that wrap one (WithValue, a type of another package), whose
+// waiters select on the future's Done channel as before. The reason: for
+// a Context type with a Done channel of its own, context.AfterFunc
+// watches it with a goroutine and makes a channel for the registration;
+// if that happened inside a synctest bubble and the registration were
+// stopped outside it (the waker dropped by the pool and cleaned up, or
+// moved to another context), closing that channel would stop the program.
+// The contexts given wakers never make that channel.
 
 // A ctxWaker wakes the waiter that parks on target when the context it is
 // registered with is done. It is owned by one waiter between wakers.Get
@@ -95,6 +99,23 @@ func (w *ctxWaker) fire() {
 	if s := w.target.Load(); s != nil {
 		s.cancelPark()
 	}
+}
+
+// cancelCtxTypes are the dynamic types of the contexts that package
+// context's cancellable constructors return.
+var cancelCtxTypes = func() [2]reflect.Type {
+	c, cancel := context.WithCancel(context.Background())
+	cancel()
+	d, cancel := context.WithDeadline(context.Background(), time.Time{})
+	cancel()
+	return [2]reflect.Type{reflect.TypeOf(c), reflect.TypeOf(d)}
+}()
+
+// wakeable reports whether a waiter with ctx may park and be woken by a
+// ctxWaker (see this file's comment).
+func wakeable(ctx context.Context) bool {
+	t := reflect.TypeOf(ctx)
+	return t == cancelCtxTypes[0] || t == cancelCtxTypes[1]
 }
 
 // wakerFor returns a waker registered with ctx, whose Done channel is

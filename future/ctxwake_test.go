@@ -11,6 +11,8 @@ import (
 	"github.com/coawait/coawait/future"
 )
 
+type ctxKey struct{}
+
 // Waiters with cancellable contexts, some of which are cancelled while
 // others wait, must see either the future's result or their own context's
 // error, never a wake-up meant for another context (the wakers that wake
@@ -23,6 +25,11 @@ func TestAwaitManyContextsCancelledWhileWaiting(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(w), 1))
 			for i := range rounds {
 				ctx, cancel := context.WithCancel(context.Background())
+				if rng.IntN(3) == 0 {
+					// A wrapped context: the waiter selects instead of
+					// parking (see ctxwake.go).
+					ctx = context.WithValue(ctx, ctxKey{}, i)
+				}
 				f, p := future.New[int]()
 				settle := rng.IntN(3) != 0
 				cancelIt := !settle || rng.IntN(2) == 0

@@ -187,16 +187,17 @@ func (p *Promise[T]) check(op string) {
 // error. If ctx is done first it returns the zero value and ctx.Err(); the
 // producer of f is not cancelled and f still settles later. Awaiting an
 // already settled future takes no lock and allocates nothing, whatever ctx
-// is. The first goroutine to wait parks, which allocates nothing either;
-// if ctx can be cancelled, a callback registered with
-// context.AfterFunc wakes it when ctx is done. Those registrations are
-// reused across waits with the same ctx (a few allocations the first
-// time), and dropped once unused (after a garbage collection or two) or
-// when ctx is done; for a Context type of another package that is not
-// derived from one of package context, the registration is a goroutine
-// of package context that lives as long. Further waiters of the same
-// future share its Done channel (one allocation). Await panics if ctx is
-// nil.
+// is. The first goroutine to wait parks, which allocates nothing either,
+// if ctx can never be done (such as context.Background()) or was made by
+// context.WithCancel, WithCancelCause, WithTimeout or WithDeadline: a
+// callback registered with context.AfterFunc then wakes it when ctx is
+// done. Those registrations are reused across waits with the same ctx (a
+// few allocations the first time), and dropped once unused (after a
+// garbage collection or two) or when ctx is done. With any other ctx
+// (one that wraps such a context, as context.WithValue does), and for
+// further waiters of the same future, Await selects on the future's Done
+// channel (one allocation per future) and ctx.Done(). Await panics if ctx
+// is nil.
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	if f.sig.state.Load() == stateDone {
 		return f.val, f.err
@@ -223,7 +224,7 @@ func (f *Future[T]) awaitSlow(ctx context.Context) (T, error) {
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
-	if f.sig.watched.Or(watchPark)&watchPark == 0 {
+	if wakeable(ctx) && f.sig.watched.Or(watchPark)&watchPark == 0 {
 		// The first waiter parks, and a waker registered with ctx wakes
 		// it if ctx is done first (see ctxwake.go).
 		w := wakerFor(ctx, cancel)
