@@ -54,11 +54,11 @@ func ExampleScope_TryGo() {
 	s.SetLimit(1)
 	release := make(chan struct{})
 	wait := func(context.Context) error { <-release; return nil }
-	fmt.Println(s.TryGo(wait), s.TryGo(wait), s.TryGo(wait)) // running, queued, refused
+	fmt.Println(s.TryGo(wait), s.TryGo(wait)) // running, refused: no queueing
 	close(release)
 	fmt.Println(s.Wait())
 	// Output:
-	// true true false
+	// true false
 	// <nil>
 }
 
@@ -136,7 +136,7 @@ func ExamplePrefetch() {
 	// Output: train on batch 0; train on batch 1; train on batch 2; train on batch 3;
 }
 
-func ExampleMap() {
+func ExampleParallelMap() {
 	ctx := context.Background()
 	paths := async.Generate(ctx, func(_ context.Context, yield func(string) bool) error {
 		for _, p := range []string{"a.jpg", "bb.jpg", "ccc.jpg"} {
@@ -148,7 +148,7 @@ func ExampleMap() {
 	})
 	decode := func(_ context.Context, path string) (int, error) { return len(path), nil }
 	// Four decoders at once; results come back in input order.
-	for size, err := range async.Map(ctx, paths, 4, decode) {
+	for size, err := range async.ParallelMap(ctx, paths, 4, decode) {
 		fmt.Println(size, err)
 	}
 	// Output:

@@ -3,6 +3,7 @@ package async
 import (
 	"context"
 	"iter"
+	"runtime"
 )
 
 // Generate turns a producer written in the co_yield style into a sequence.
@@ -61,12 +62,20 @@ func Generate[T any](ctx context.Context, fn func(ctx context.Context, yield fun
 // A Generator runs the sequence as a coroutine (iter.Pull2): the producer
 // runs only inside Next, on the Generator's own coroutine, and is
 // suspended between calls. A Generator is not safe for concurrent use.
+//
+// A Generator that becomes unreachable before its iteration ended is
+// stopped by a cleanup (runtime.AddCleanup) on a goroutine of its own, so
+// that a forgotten Stop does not leak the coroutine for ever. That is a
+// safety net, not a substitute for Stop: it runs only after a garbage
+// collection, at an unpredictable time, and a panic of the producer while
+// it stops then crashes the program, as a panic on any goroutine does.
 type Generator[T any] struct {
-	next func() (T, error, bool)
-	stop func()
-	val  T
-	err  error
-	done bool
+	next    func() (T, error, bool)
+	stop    func()
+	cleanup runtime.Cleanup // stops the coroutine if the Generator is dropped
+	val     T
+	err     error
+	done    bool
 }
 
 // NewGenerator returns a Generator over seq. An error yielded by seq ends
@@ -76,7 +85,15 @@ func NewGenerator[T any](seq iter.Seq2[T, error]) *Generator[T] {
 		panic("async: NewGenerator called with a nil sequence")
 	}
 	next, stop := iter.Pull2(seq)
-	return &Generator[T]{next: next, stop: stop}
+	g := &Generator[T]{next: next, stop: stop}
+	// The cleanup holds stop, not g: neither stop nor the coroutine
+	// refers to g, so g can become unreachable while the coroutine waits.
+	// Stopping may run the producer's remaining code, which may take long,
+	// so it runs on a goroutine of its own rather than on the runtime's
+	// single cleanup goroutine. Nothing else calls next or stop by then:
+	// g is unreachable.
+	g.cleanup = runtime.AddCleanup(g, func(stop func()) { go stop() }, stop)
+	return g
 }
 
 // Next advances to the next value and reports whether there is one.
@@ -88,7 +105,7 @@ func (g *Generator[T]) Next() bool {
 	if !ok || err != nil {
 		var zero T
 		g.val, g.err, g.done = zero, err, true
-		g.stop()
+		g.release()
 		return false
 	}
 	g.val = v
@@ -105,5 +122,12 @@ func (g *Generator[T]) Err() error { return g.err }
 // call more than once and after Next returned false.
 func (g *Generator[T]) Stop() {
 	g.done = true
+	g.release()
+}
+
+// release stops the coroutine and cancels the cleanup, which has nothing
+// left to do.
+func (g *Generator[T]) release() {
+	g.cleanup.Stop()
 	g.stop()
 }

@@ -95,33 +95,33 @@ func consume[T any](ctx context.Context, ch <-chan future.Result[T], yield func(
 	}
 }
 
-// Map applies fn to the values of seq on workers goroutines at once and
+// ParallelMap applies fn to the values of seq on workers goroutines at once and
 // yields the results in the order of seq. At most 2×workers items are read
 // from seq and not yet handed to the consumer, so a slow consumer or one
 // slow item holds back the reading of seq (backpressure) rather than
 // buffering without bound. An error that seq yields is passed through in
 // its place without calling fn; an error or panic of fn (as a
-// *future.PanicError) is yielded in the place of its item. Map does not
+// *future.PanicError) is yielded in the place of its item. ParallelMap does not
 // stop at an error: break out of the loop to stop.
 //
 // fn receives a context that is cancelled when the loop ends. The
 // goroutines belong to the loop that ranges over the result: when it ends,
-// including by break, Map stops reading seq, cancels the workers' context
+// including by break, ParallelMap stops reading seq, cancels the workers' context
 // and waits for all of its goroutines before the loop statement completes.
 // If ctx is done, the sequence yields one last pair of the zero value and
-// ctx's cause. Map panics if ctx, seq or fn is nil or workers < 1.
-func Map[T, U any](ctx context.Context, seq iter.Seq2[T, error], workers int, fn func(context.Context, T) (U, error)) iter.Seq2[U, error] {
+// ctx's cause. ParallelMap panics if ctx, seq or fn is nil or workers < 1.
+func ParallelMap[T, U any](ctx context.Context, seq iter.Seq2[T, error], workers int, fn func(context.Context, T) (U, error)) iter.Seq2[U, error] {
 	if ctx == nil {
-		panic("async: Map called with a nil Context")
+		panic("async: ParallelMap called with a nil Context")
 	}
 	if seq == nil {
-		panic("async: Map called with a nil sequence")
+		panic("async: ParallelMap called with a nil sequence")
 	}
 	if fn == nil {
-		panic("async: Map called with a nil function")
+		panic("async: ParallelMap called with a nil function")
 	}
 	if workers < 1 {
-		panic("async: Map workers must be at least 1")
+		panic("async: ParallelMap workers must be at least 1")
 	}
 	return func(yield func(U, error) bool) {
 		m := &mapper[T, U]{fn: fn}
@@ -167,7 +167,7 @@ func Map[T, U any](ctx context.Context, seq iter.Seq2[T, error], workers int, fn
 	}
 }
 
-// mapper is the shared state of one range over a Map sequence.
+// mapper is the shared state of one range over a ParallelMap sequence.
 type mapper[T, U any] struct {
 	ctx    context.Context // cancelled when the consumer's loop ends
 	cancel context.CancelFunc

@@ -330,7 +330,7 @@ func TestMapOrderUnderRandomDelays(t *testing.T) {
 			return v * v, nil
 		}
 		var got []int
-		for v, err := range async.Map(context.Background(), src, 4, slow) {
+		for v, err := range async.ParallelMap(context.Background(), src, 4, slow) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -355,7 +355,7 @@ func TestMapInFlightBound(t *testing.T) {
 		src := async.Generate(context.Background(), count(60, &read))
 		consumed := int32(0)
 		maxInFlight := int32(0)
-		for _, err := range async.Map(context.Background(), src, workers, square) {
+		for _, err := range async.ParallelMap(context.Background(), src, workers, square) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -398,7 +398,7 @@ func TestMapErrorsInPlace(t *testing.T) {
 		return fmt.Sprint("v", v), nil
 	}
 	var got []string
-	for v, err := range async.Map(context.Background(), src, 2, fn) {
+	for v, err := range async.ParallelMap(context.Background(), src, 2, fn) {
 		var pe *future.PanicError
 		switch {
 		case errors.As(err, &pe):
@@ -427,7 +427,7 @@ func TestMapBreakCancelsWorkers(t *testing.T) {
 			return 0, ctx.Err()
 		}
 		src := async.Generate(context.Background(), count(1000, nil))
-		for range async.Map(context.Background(), src, 3, fn) {
+		for range async.ParallelMap(context.Background(), src, 3, fn) {
 			synctest.Wait() // let the three workers block on items 1..3
 			break
 		}
@@ -451,7 +451,7 @@ func TestMapContextCancel(t *testing.T) {
 		time.AfterFunc(10500*time.Microsecond, func() { cancel(errBoom) })
 		var last error
 		n := 0
-		for _, err := range async.Map(ctx, async.Generate(context.Background(), count(1000, nil)), 1, fn) {
+		for _, err := range async.ParallelMap(ctx, async.Generate(context.Background(), count(1000, nil)), 1, fn) {
 			if err != nil {
 				last = err
 				continue
@@ -464,7 +464,7 @@ func TestMapContextCancel(t *testing.T) {
 	})
 }
 
-// Property: for any input, worker count and per-item delays, Map yields
+// Property: for any input, worker count and per-item delays, ParallelMap yields
 // exactly the sequential map, in order, and Prefetch yields its input.
 func TestMapMatchesSequentialProperty(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
@@ -488,7 +488,7 @@ func TestMapMatchesSequentialProperty(t *testing.T) {
 				time.Sleep(time.Duration(delays[(x+50_000)/1000%max(len(in), 1)]) * time.Millisecond)
 				return 3*x + 1, nil
 			}
-			got, _ = collect(async.Map(context.Background(), async.Prefetch(context.Background(), src, depth), workers, fn))
+			got, _ = collect(async.ParallelMap(context.Background(), async.Prefetch(context.Background(), src, depth), workers, fn))
 			pre, _ = collect(async.Prefetch(context.Background(), src, depth))
 			ok = true
 		})

@@ -83,11 +83,14 @@ func NewScope(ctx context.Context) (*Scope, context.Context) {
 }
 
 // SetLimit limits the number of the scope's tasks that run at once to n.
-// The scope then runs its tasks on at most n worker goroutines and queues
-// up to n more; once the queue is full, [Scope.Go] and [Spawn] block until a
-// task ends. Tasks therefore must not wait for tasks started after them, or
-// the scope can deadlock (as with errgroup.SetLimit). A negative n removes
-// the limit. SetLimit must be called before the first task starts; n == 0
+// The scope then runs its tasks on at most n worker goroutines. Unlike
+// errgroup.Group.Go, which blocks as soon as n tasks run, [Scope.Go] and
+// [Spawn] also queue up to n more tasks for the workers and block only once
+// that queue is full, until a task ends; so a task they return for may not
+// have started yet. [Scope.TryGo] never queues, as errgroup's does not.
+// Tasks must not wait for tasks started after them, or the scope can
+// deadlock (as with errgroup.SetLimit). A negative n means no limit, as in
+// errgroup. SetLimit must be called before the first task starts; n == 0
 // panics, because no task could ever run.
 func (s *Scope) SetLimit(n int) {
 	if n == 0 {
@@ -114,8 +117,10 @@ func (s *Scope) Go(fn func(ctx context.Context) error) {
 	s.submit(fn, true)
 }
 
-// TryGo starts fn like [Scope.Go] if it can do so without blocking, and
-// reports whether it did. Without a limit it always starts fn.
+// TryGo starts fn like [Scope.Go] only if it can run at once, that is if
+// fewer tasks than the limit are running, and reports whether it did; it
+// never blocks and never queues fn (these are errgroup.Group.TryGo's
+// semantics). Without a limit it always starts fn.
 func (s *Scope) TryGo(fn func(ctx context.Context) error) bool {
 	s.enter("TryGo", fn == nil)
 	return s.submit(fn, false)
@@ -156,14 +161,16 @@ func (s *Scope) submit(fn func(context.Context) error, block bool) bool {
 		// finds the queue empty (under mu), so a queued task always has
 		// a worker that will see it. After a wait, the workers may have
 		// left, hence the loop back to the first check.
+		if !block {
+			// TryGo: like errgroup's, it starts fn only if fn can run
+			// now, and never queues it.
+			s.mu.Unlock()
+			return false
+		}
 		if len(s.queue)-s.head < s.queueCap {
 			s.queue = append(s.queue, fn)
 			s.mu.Unlock()
 			return true
-		}
-		if !block {
-			s.mu.Unlock()
-			return false
 		}
 		s.notFull.Wait()
 	}

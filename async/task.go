@@ -9,7 +9,6 @@ import (
 // task is a spawned function with the promise of its result, in one
 // allocation.
 type task[T any] struct {
-	j   job
 	p   future.Promise[T]
 	ctx context.Context
 	fn  func(context.Context) (T, error)
@@ -20,8 +19,11 @@ type task[T any] struct {
 // fn panics, or future.ErrGoexit if fn calls runtime.Goexit.
 //
 // The goroutine belongs to the returned future: it runs until fn returns,
-// and cancelling ctx only asks fn to return early. Go costs one goroutine
-// and one allocation, which holds the task and its future.
+// and cancelling ctx only asks fn to return early. It is started by the
+// caller of Go and runs fn and nothing else, so it carries the caller's
+// pprof labels and runtime/trace task, and its traceback says it was
+// created by the caller. Go costs one goroutine and two allocations: one
+// holds the task and its future, the other is the go statement's closure.
 func Go[T any](ctx context.Context, fn func(context.Context) (T, error)) *future.Future[T] {
 	if ctx == nil {
 		panic("async: Go called with a nil Context")
@@ -30,13 +32,16 @@ func Go[T any](ctx context.Context, fn func(context.Context) (T, error)) *future
 		panic("async: Go called with a nil function")
 	}
 	t := &task[T]{ctx: ctx, fn: fn}
-	t.j.r = t
 	f := t.p.Future()
-	start(&t.j)
+	// The goroutine gets its own task in its closure. (An earlier version
+	// saved the closure by handing tasks over a shared stack, so a task
+	// could run on a goroutine another caller had started, under that
+	// caller's labels.)
+	go t.run()
 	return f
 }
 
-func (t *task[T]) runJob() {
+func (t *task[T]) run() {
 	ctx, fn := t.ctx, t.fn
 	t.ctx, t.fn = nil, nil // the future outlives the task: pin nothing
 	run(ctx, fn, &t.p)

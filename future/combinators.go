@@ -26,7 +26,8 @@ var _ Awaitable = (*Future[int])(nil)
 
 func (f *Future[T]) isNil() bool { return f == nil }
 
-// Result is one future's outcome, as reported by [AllSettled].
+// Result is one future's outcome, as reported by [AllSettled] and
+// [Future.Peek]: its value, or the error it settled with.
 type Result[T any] struct {
 	Value T
 	Err   error

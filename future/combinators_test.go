@@ -64,7 +64,8 @@ func TestCombinatorsTable(t *testing.T) {
 
 // outcome renders a future's state: "pending", or "value error".
 func outcome[T any](f *future.Future[T]) string {
-	v, err, ok := f.Peek()
+	r, ok := f.Peek()
+	v, err := r.Value, r.Err
 	if !ok {
 		return "pending"
 	}

@@ -77,11 +77,11 @@ func ExampleFuture_Done() {
 
 func ExampleFuture_Peek() {
 	f, p := future.New[int]()
-	_, _, ok := f.Peek()
+	_, ok := f.Peek()
 	fmt.Println(ok, f.IsDone())
 	p.Resolve(7)
-	v, err, ok := f.Peek()
-	fmt.Println(v, err, ok, f.IsDone(), f.Err())
+	r, ok := f.Peek()
+	fmt.Println(r.Value, r.Err, ok, f.IsDone(), f.Err())
 	// Output:
 	// false false
 	// 7 <nil> true true <nil>

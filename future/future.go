@@ -15,8 +15,9 @@ const (
 
 // Bits of signal.watched.
 const (
-	watchList uint32 = 1 << iota // callbacks or a Done channel: settle must lock mu
-	watchPark                    // a waiter parks on p: settle must unpark it
+	watchList   uint32 = 1 << iota // callbacks or a Done channel: settle must lock mu
+	watchPark                      // a waiter parks on p: settle must unpark it
+	watchCancel                    // the parked waiter's context is done: it must return
 )
 
 // signal is the non-generic core of a future: its state, what its settler
@@ -186,10 +187,17 @@ func (p *Promise[T]) check(op string) {
 // error. If ctx is done first it returns the zero value and ctx.Err(); the
 // producer of f is not cancelled and f still settles later. Awaiting an
 // already settled future takes no lock and allocates nothing, whatever ctx
-// is; the first goroutine to wait with a ctx that can never be done (such
-// as context.Background()) allocates nothing either, and further waiters
-// of the same future share its Done channel (one allocation). Await panics
-// if ctx is nil.
+// is. The first goroutine to wait parks, which allocates nothing either,
+// if ctx can never be done (such as context.Background()) or was made by
+// context.WithCancel, WithCancelCause, WithTimeout or WithDeadline: a
+// callback registered with context.AfterFunc then wakes it when ctx is
+// done. Those registrations are reused across waits with the same ctx (a
+// few allocations the first time), and dropped once unused (after a
+// garbage collection or two) or when ctx is done. With any other ctx
+// (one that wraps such a context, as context.WithValue does), and for
+// further waiters of the same future, Await selects on the future's Done
+// channel (one allocation per future) and ctx.Done(). Await panics if ctx
+// is nil.
 func (f *Future[T]) Await(ctx context.Context) (T, error) {
 	if f.sig.state.Load() == stateDone {
 		return f.val, f.err
@@ -215,6 +223,23 @@ func (f *Future[T]) awaitSlow(ctx context.Context) (T, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return zero, err
+	}
+	if wakeable(ctx) && f.sig.watched.Or(watchPark)&watchPark == 0 {
+		// The first waiter parks, and a waker registered with ctx wakes
+		// it if ctx is done first (see ctxwake.go).
+		w := wakerFor(ctx, cancel)
+		w.target.Store(&f.sig)
+		// fire reads target after ctx is done: if it missed the store,
+		// this check sees ctx done (both sequentially consistent).
+		if ctx.Err() == nil {
+			f.sig.park()
+		}
+		w.target.Store(nil)
+		wakers.Put(w)
+		if f.sig.state.Load() == stateDone {
+			return f.val, f.err
+		}
+		return zero, ctx.Err()
 	}
 	select {
 	case <-f.Done():
@@ -255,13 +280,17 @@ func (f *Future[T]) IsDone() bool {
 	return f.sig.state.Load() == stateDone
 }
 
-// Peek returns f's value and error and ok == true if f has settled, or the
-// zero value, nil and false if it has not. It never blocks or allocates.
-func (f *Future[T]) Peek() (v T, err error, ok bool) {
+// Peek returns f's outcome and ok == true if f has settled, or the zero
+// Result and false if it has not. It never blocks or allocates.
+//
+// (It returns a [Result] rather than a value and an error, so that the
+// comma-ok flag comes last and an error is never followed by another
+// result.)
+func (f *Future[T]) Peek() (r Result[T], ok bool) {
 	if f.sig.state.Load() != stateDone {
-		return v, nil, false
+		return r, false
 	}
-	return f.val, f.err, true
+	return Result[T]{f.val, f.err}, true
 }
 
 // Err returns f's error if f has settled with an error, and nil if f is
@@ -271,71 +300,6 @@ func (f *Future[T]) Err() error {
 		return nil
 	}
 	return f.err
-}
-
-// OnDone arranges for fn to be called once f settles, on the goroutine that
-// settles f, after f's result is visible. If f has already settled, fn is
-// called on the calling goroutine before OnDone returns. fn must be short and
-// must not block: it delays whoever settles f (see the package doc).
-//
-// Calling the returned stop function unregisters fn. stop returns true if it
-// stopped fn from being called, and false if fn has already been called or
-// started, or stop was called before. stop does not wait for fn to finish.
-// This matches [context.AfterFunc].
-func (f *Future[T]) OnDone(fn func()) (stop func() bool) {
-	if fn == nil {
-		panic("future: OnDone called with a nil function")
-	}
-	c := &funcCallback{fn: fn}
-	c.n.cb = c
-	if !f.add(&c.n) {
-		fn()
-		return func() bool { return false }
-	}
-	return func() bool { return f.remove(&c.n) }
-}
-
-// add registers n to run when f settles. It reports false, without
-// registering, if f has already settled.
-func (f *Future[T]) add(n *node) bool {
-	if f.sig.state.Load() == stateDone {
-		return false
-	}
-	f.mu.Lock()
-	f.sig.watched.Or(watchList)
-	if f.sig.state.Load() == stateDone {
-		f.mu.Unlock()
-		return false
-	}
-	n.prev, n.next = nil, f.head
-	if f.head != nil {
-		f.head.prev = n
-	}
-	f.head = n
-	n.linked = true
-	f.mu.Unlock()
-	return true
-}
-
-// remove unregisters n if it is still registered and reports whether it
-// did. Once f settles, its callbacks are detached and remove reports false.
-func (f *Future[T]) remove(n *node) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !n.linked {
-		return false
-	}
-	n.linked = false
-	if n.prev == nil {
-		f.head = n.next
-	} else {
-		n.prev.next = n.next
-	}
-	if n.next != nil {
-		n.next.prev = n.prev
-	}
-	n.prev, n.next = nil, nil
-	return true
 }
 
 // settle settles f and runs its callbacks. It reports whether this call won.
@@ -379,78 +343,4 @@ func (f *Future[T]) complete(v T, err error) (*node, bool) {
 	}
 	f.mu.Unlock()
 	return list, true
-}
-
-// drain runs a list of callbacks and every list their runs release, in
-// order, iteratively. If a callback panics, the remaining callbacks still
-// run (in a deferred drain) before the panic continues.
-func drain(list *node) {
-	var tail *node
-	for t := list; t != nil; t = t.next {
-		tail = t
-	}
-	defer func() {
-		if list != nil {
-			// A callback panicked: finish the others, then let the
-			// panic continue.
-			drain(list)
-		}
-	}()
-	for list != nil {
-		n := list
-		list = n.next
-		if list == nil {
-			tail = nil
-		}
-		n.next, n.prev = nil, nil
-		more := n.cb.fire()
-		if more == nil {
-			continue
-		}
-		// Append the released callbacks to the queue.
-		mt := more
-		for mt.next != nil {
-			mt = mt.next
-		}
-		if tail == nil {
-			list = more
-		} else {
-			tail.next = more
-		}
-		tail = mt
-	}
-}
-
-// Callbacks are the continuations of a future that was settled with
-// [Promise.SettleDeferred], still to be run. The zero Callbacks is empty.
-type Callbacks struct {
-	list *node
-}
-
-// Empty reports whether there is nothing to run.
-func (c Callbacks) Empty() bool { return c.list == nil }
-
-// Run runs the callbacks, and the continuations they release, on the
-// calling goroutine, as settling would have. Run must be called at most
-// once for a given Callbacks.
-func (c Callbacks) Run() {
-	if c.list != nil {
-		drain(c.list)
-	}
-}
-
-// SettleDeferred settles the future like [Promise.Settle] — waiters wake
-// and the result is visible at once — but does not run the continuations
-// registered on it: it returns them for the caller to run later, on a
-// goroutine of its choice, with [Callbacks.Run]. An event loop uses it so
-// that user code attached to a future never runs on the loop. The bool
-// reports whether this call settled the future.
-func (p *Promise[T]) SettleDeferred(v T, err error) (Callbacks, bool) {
-	p.check("SettleDeferred")
-	if err != nil {
-		var zero T
-		v = zero
-	}
-	list, ok := p.f.complete(v, err)
-	return Callbacks{list}, ok
 }

@@ -52,9 +52,9 @@ func TestSettleOnce(t *testing.T) {
 			if v != tt.wantV || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 				t.Fatalf("Await = %v, %v; want %v, %v", v, err, tt.wantV, tt.wantErr)
 			}
-			pv, perr, ok := f.Peek()
-			if !ok || pv != v || perr != err || f.Err() != err || !f.IsDone() {
-				t.Fatalf("Peek = %v, %v, %v", pv, perr, ok)
+			r, ok := f.Peek()
+			if !ok || r.Value != v || r.Err != err || f.Err() != err || !f.IsDone() {
+				t.Fatalf("Peek = %+v, %v", r, ok)
 			}
 			if p.Future() != f {
 				t.Fatal("Promise.Future is not the future")
@@ -86,8 +86,8 @@ func TestZeroPromiseIsUsable(t *testing.T) {
 
 func TestPendingAccessors(t *testing.T) {
 	f, p := future.New[string]()
-	if v, err, ok := f.Peek(); ok || v != "" || err != nil {
-		t.Fatalf("Peek on pending = %q, %v, %v", v, err, ok)
+	if r, ok := f.Peek(); ok || r != (future.Result[string]{}) {
+		t.Fatalf("Peek on pending = %+v, %v", r, ok)
 	}
 	if f.Err() != nil {
 		t.Fatal("Err on pending is not nil")
@@ -212,7 +212,7 @@ func TestAwaitDoneFutureAllocatesNothing(t *testing.T) {
 		if v, err := f.Await(ctx); v != 42 || err != nil {
 			t.Fatal("wrong result")
 		}
-		if _, _, ok := f.Peek(); !ok {
+		if _, ok := f.Peek(); !ok {
 			t.Fatal("not done")
 		}
 	})
@@ -227,9 +227,9 @@ func TestOnDone(t *testing.T) {
 	f.OnDone(func() { order = append(order, 1) })
 	stop := f.OnDone(func() { order = append(order, 2) })
 	f.OnDone(func() {
-		v, _, ok := f.Peek()
-		if !ok || v != 5 {
-			t.Errorf("callback sees %v, %v", v, ok)
+		r, ok := f.Peek()
+		if !ok || r.Value != 5 {
+			t.Errorf("callback sees %+v, %v", r, ok)
 		}
 		order = append(order, 3)
 	})
@@ -473,8 +473,8 @@ func TestSettleDeferred(t *testing.T) {
 	if !won || cbs.Empty() {
 		t.Fatalf("won %v, empty %v", won, cbs.Empty())
 	}
-	if v, err, ok := f.Peek(); !ok || v != 4 || err != nil {
-		t.Fatalf("result not visible before the callbacks run: %v %v %v", v, err, ok)
+	if r, ok := f.Peek(); !ok || r.Value != 4 || r.Err != nil {
+		t.Fatalf("result not visible before the callbacks run: %+v %v", r, ok)
 	}
 	if len(order) != 0 || g.IsDone() {
 		t.Fatalf("callbacks ran early: %v", order)
@@ -536,12 +536,23 @@ func TestManyWaiters(t *testing.T) {
 // shows in goroutine dumps with the wait reason of sync.Cond.Wait, whichever
 // way the build parks it (see park_runtime.go).
 func TestAwaitParksAsCondWait(t *testing.T) {
+	t.Run("background", func(t *testing.T) { testAwaitParksAsCondWait(t, false) })
+	t.Run("cancellable", func(t *testing.T) { testAwaitParksAsCondWait(t, true) })
+}
+
+func testAwaitParksAsCondWait(t *testing.T, cancellable bool) {
 	synctest.Test(t, func(t *testing.T) {
 		f, p := future.New[int]()
+		ctx := context.Background()
+		if cancellable {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+		}
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			f.Await(context.Background())
+			f.Await(ctx)
 		}()
 		synctest.Wait()
 		buf := make([]byte, 1<<20)

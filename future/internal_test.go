@@ -1,6 +1,10 @@
 package future
 
-import "testing"
+import (
+	"context"
+	"testing"
+	"time"
+)
 
 // A settled combinator unregisters itself from sources that are still
 // pending, so that sources that never settle do not keep it reachable.
@@ -54,5 +58,27 @@ func TestRemoveKeepsListConsistent(t *testing.T) {
 	p.Resolve(0)
 	if len(got) != 2 || got[0] != 1 || got[1] != 3 {
 		t.Fatalf("ran %v, want [1 3]", got)
+	}
+}
+
+// Waiters park only with the contexts that package context's cancellable
+// constructors return (see ctxwake.go).
+func TestWakeable(t *testing.T) {
+	bg := context.Background()
+	c1, cancel1 := context.WithCancel(bg)
+	defer cancel1()
+	c2, cancel2 := context.WithCancelCause(bg)
+	defer cancel2(nil)
+	c3, cancel3 := context.WithTimeout(bg, time.Hour)
+	defer cancel3()
+	for _, ctx := range []context.Context{c1, c2, c3} {
+		if !wakeable(ctx) {
+			t.Errorf("%T is not wakeable", ctx)
+		}
+	}
+	for _, ctx := range []context.Context{context.WithValue(c1, errTest, 1), struct{ context.Context }{c1}} {
+		if wakeable(ctx) {
+			t.Errorf("%T is wakeable", ctx)
+		}
 	}
 }

@@ -61,7 +61,8 @@ func newScenario(n int) *scenario {
 
 func peek[T any](f *future.Future[T]) func() (string, string, bool) {
 	return func() (string, string, bool) {
-		v, err, ok := f.Peek()
+		r, ok := f.Peek()
+		v, err := r.Value, r.Err
 		es := "<nil>"
 		if err != nil {
 			es = err.Error()

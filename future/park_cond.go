@@ -22,11 +22,11 @@ type parker struct {
 	cond sync.Cond
 }
 
-// park blocks until s is done. Only the goroutine that claimed watchPark
+// park blocks until s is done or its waiter's context is (watchCancel). Only the goroutine that claimed watchPark
 // calls it, at most once per future.
 func (s *signal) park() {
 	s.p.cond.L = s
-	for s.state.Load() != stateDone {
+	for s.state.Load() != stateDone && s.watched.Load()&watchCancel == 0 {
 		s.p.cond.Wait()
 	}
 }
@@ -42,7 +42,7 @@ func (s *signal) Lock() {}
 
 // Unlock implements sync.Locker for the condition variable; see parker.
 func (s *signal) Unlock() {
-	if s.state.Load() == stateDone {
+	if s.state.Load() == stateDone || s.watched.Load()&watchCancel != 0 {
 		s.p.cond.Broadcast()
 	}
 }

@@ -67,7 +67,7 @@ type parker struct {
 	g atomic.Uintptr
 }
 
-// park blocks until s is done. Only the goroutine that claimed watchPark
+// park blocks until s is done or its waiter's context is (watchCancel). Only the goroutine that claimed watchPark
 // calls it, at most once per future.
 //
 // s is on the heap: gopark has no body the compiler can see, so s escapes
@@ -75,7 +75,7 @@ type parker struct {
 // because commitPark runs after the goroutine is already waiting, when the
 // garbage collector may move its stack.
 func (s *signal) park() {
-	for s.state.Load() != stateDone {
+	for s.state.Load() != stateDone && s.watched.Load()&watchCancel == 0 {
 		gopark(commitPark, unsafe.Pointer(s), waitReasonSyncCondWait, traceBlockCondWait, 1)
 	}
 }
@@ -93,7 +93,7 @@ func (s *signal) park() {
 func commitPark(gp uintptr, sp unsafe.Pointer) bool {
 	s := (*signal)(sp)
 	s.p.g.Store(gp)
-	if s.state.Load() == stateDone && s.p.g.CompareAndSwap(gp, 0) {
+	if (s.state.Load() == stateDone || s.watched.Load()&watchCancel != 0) && s.p.g.CompareAndSwap(gp, 0) {
 		return false
 	}
 	return true

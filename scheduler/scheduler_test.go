@@ -599,8 +599,8 @@ func TestCloseDrains(t *testing.T) {
 			t.Fatalf("Close returned after %v, before the pending work finished", d)
 		}
 		for i, op := range ops {
-			if v, err, ok := op.Peek(); !ok || err != nil {
-				t.Fatalf("op %d after Close: %v %v %v", i, v, err, ok)
+			if r, ok := op.Peek(); !ok || r.Err != nil {
+				t.Fatalf("op %d after Close: %+v %v", i, r, ok)
 			}
 		}
 		if !ran {
