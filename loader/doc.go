@@ -23,7 +23,7 @@
 // Per epoch the sample order is a permutation of the dataset drawn from
 // Options.Seed and the epoch number (the same seed and epoch always give the
 // same order; see [Order]). A feeder takes a free pinned host buffer for
-// each batch, in batch order; async.Map runs the decoding of whole batches
+// each batch, in batch order; async.ParallelMap runs the decoding of whole batches
 // on Options.Workers goroutines and yields them in order; a copy stage takes
 // a free device batch slot, in order, and submits the host-to-device copy
 // through the scheduler (scheduler.CopyHtoD, on its copy-in stream); and

@@ -85,7 +85,7 @@ func (l *Loader) iterate(ctx context.Context, first, count int, yield func(*Batc
 		}
 	}
 	staged := func(yield func(*Batch, error) bool) {
-		for j, err := range async.Map(ictx, jobs, l.workers, l.decode) {
+		for j, err := range async.ParallelMap(ictx, jobs, l.workers, l.decode) {
 			if err == nil && j.err != nil {
 				l.putHost(j.host)
 				err = j.err
@@ -137,7 +137,7 @@ func (l *Loader) iterate(ctx context.Context, first, count int, yield func(*Batc
 
 // call hands a pair to the loop body. If the body breaks out of the loop,
 // or panics, it first stops the pipeline (cancel), so that async.Prefetch
-// and async.Map, which wait for their goroutines as the loop ends or
+// and async.ParallelMap, which wait for their goroutines as the loop ends or
 // unwinds, find them returning rather than blocked in takeSlot or
 // takeHost.
 func (l *Loader) call(yield func(*Batch, error) bool, b *Batch, err error, cancel context.CancelFunc) bool {
@@ -214,7 +214,7 @@ func (l *Loader) takeSlot(ctx context.Context) (*slot, error) {
 }
 
 // decode fills j's host buffer with its samples; it runs on the workers
-// of async.Map. Its error travels in the job, so that the host buffer
+// of async.ParallelMap. Its error travels in the job, so that the host buffer
 // comes back with it.
 func (l *Loader) decode(ctx context.Context, j job) (job, error) {
 	start := time.Now()
@@ -222,7 +222,7 @@ func (l *Loader) decode(ctx context.Context, j job) (job, error) {
 	defer func() {
 		l.st.decodeTime.Add(int64(time.Since(start)))
 		if !normal && recover() == nil {
-			// Decode called runtime.Goexit: async.Map reports it in the
+			// Decode called runtime.Goexit: async.ParallelMap reports it in the
 			// batch's place, without the job; give the buffer back here.
 			l.putHost(j.host)
 		}
