@@ -62,6 +62,7 @@ func Tests() []Test {
 		{"CloseWithPendingWork", testCloseWithPendingWork},
 		{"UseAfterFreeOrClose", testUseAfterFreeOrClose},
 		{"BufferBusy", testBufferBusy},
+		{"BufferOrder", testBufferOrder},
 		{"HostFunc", testHostFunc},
 		{"Pools", testPools},
 		{"ConcurrentStreams", testConcurrentStreams},
