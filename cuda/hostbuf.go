@@ -8,15 +8,21 @@ import (
 // HostBuffer is pinned host memory returned by [Device.AllocHost] or a
 // [HostPool]. Its methods are safe for concurrent use.
 //
-// A buffer handed to an asynchronous copy is busy until the copy is done:
-// meanwhile [HostBuffer.Bytes] and the typed views return [ErrBufferBusy], as
-// do FreeHost and [HostPool.Put], and so does a copy on another stream whose
-// byte range overlaps that of a copy in flight when either of them writes the
-// buffer. Copies on the same stream are ordered, so they may use the same
-// bytes; copies may read the same bytes at the same time, and may use
-// disjoint ranges of one buffer freely. Slices obtained earlier stay
-// valid Go memory, but writing them while the buffer is busy is a data race;
-// get views after the copy's event is done.
+// A buffer handed to an asynchronous copy is busy until the copy is done
+// on the device: meanwhile [HostBuffer.Bytes] and the typed views return
+// [ErrBufferBusy], as do FreeHost and [HostPool.Put]. The claim is made when
+// the copy is submitted, and checked then against the copies that hold the
+// buffer at that moment. Another copy may use the buffer at once when it is
+// ordered after each copy in flight on the bytes it overlaps: it is on the
+// same stream, or its stream waited ([Stream.WaitEvent]), directly or
+// through other streams, for an event recorded after that copy. Copies may
+// also read the same bytes at the same time, and use disjoint ranges of one
+// buffer freely. Any other overlap, where either copy writes the buffer,
+// is refused with [ErrBufferBusy]: never a silent data race. So a buffer
+// downloaded into on one stream can be uploaded from on another once that
+// stream waits for the download's event, without the host waiting.
+// Slices obtained earlier stay valid Go memory, but writing them while the
+// buffer is busy is a data race; get views after the copy's event is done.
 //
 // The zero value is an unallocated buffer of length 0: every use is an error
 // matching [ErrInvalidValue]. A HostBuffer must not be copied.
@@ -32,7 +38,7 @@ type HostBuffer struct {
 
 // useSpan is a byte range of a HostBuffer in use by one copy.
 type useSpan struct {
-	queue  any // the stream (or other ordering domain) of the copy
+	at     any // where in the device's order the copy was submitted
 	off, n int
 	write  bool
 }
@@ -128,14 +134,16 @@ func (b *HostBuffer) Uint32s() ([]uint32, error) { return hostView[uint32](b, "H
 func (b *HostBuffer) Int64s() ([]int64, error) { return hostView[int64](b, "HostBuffer.Int64s") }
 
 // acquire marks the byte range [off, off+n) of the buffer in use by a copy
-// on queue (the stream: uses on one queue are ordered) that reads it (write
-// false) or writes it (write true), after checking that the range is inside
-// the buffer, and returns that range. It fails with [ErrBufferBusy] if the
-// range overlaps one in use on another queue and either use writes.
-// Every successful acquire must be paired with one release with the same
-// arguments when the copy is done or abandoned. An empty range is never
-// tracked. Backends outside this package call it as kit.Acquire.
-func (b *HostBuffer) acquire(op string, queue any, write bool, off, n int) ([]byte, error) {
+// submitted at point at of the device's order, which reads it (write
+// false) or writes it (write true), after checking that the range is
+// inside the buffer, and returns that range. It fails with [ErrBufferBusy]
+// if the range overlaps one in use by a copy that the new one is not
+// ordered after (after(its point) is false; a nil after orders nothing)
+// and either use writes. Every successful acquire must be paired with one
+// release with the same arguments when the copy is done or abandoned. An
+// empty range is never tracked. Backends call it through kit.Acquire,
+// which keeps the order (kit.Queue).
+func (b *HostBuffer) acquire(op string, at any, after func(earlier any) bool, write bool, off, n int) ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.errLocked(op); err != nil {
@@ -148,24 +156,24 @@ func (b *HostBuffer) acquire(op string, queue any, write bool, off, n int) ([]by
 		return b.mem[off:off:off], nil
 	}
 	for _, u := range b.uses {
-		if (write || u.write) && (queue == nil || u.queue != queue) && off < u.off+u.n && u.off < off+n {
-			return nil, errorf(op, ErrBufferBusy, "bytes [%d, %d) of the %d-byte host buffer are in use by another asynchronous copy", max(off, u.off), min(off+n, u.off+u.n), b.size)
+		if (write || u.write) && off < u.off+u.n && u.off < off+n && (after == nil || !after(u.at)) {
+			return nil, errorf(op, ErrBufferBusy, "bytes [%d, %d) of the %d-byte host buffer are in use by an asynchronous copy that this one is not ordered after", max(off, u.off), min(off+n, u.off+u.n), b.size)
 		}
 	}
-	b.uses = append(b.uses, useSpan{queue, off, n, write})
+	b.uses = append(b.uses, useSpan{at, off, n, write})
 	return b.mem[off : off+n : off+n], nil
 }
 
 // release ends one use started by acquire with the same arguments; a
 // release without its acquire panics.
-func (b *HostBuffer) release(queue any, write bool, off, n int) {
+func (b *HostBuffer) release(at any, write bool, off, n int) {
 	if n == 0 {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for i, u := range b.uses {
-		if u == (useSpan{queue, off, n, write}) {
+		if u == (useSpan{at, off, n, write}) {
 			b.uses[i] = b.uses[len(b.uses)-1]
 			b.uses = b.uses[:len(b.uses)-1]
 			return

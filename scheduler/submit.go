@@ -134,8 +134,16 @@ func (s *Scheduler) submit(c *opCore, a *params, deps []future.Awaitable) {
 				s.reject(c, ErrForeign)
 				return
 			}
-			if x.enqueued() || d.IsDone() {
-				continue // waited for on the device (or checked), below
+			if d.IsDone() {
+				if err := d.Err(); err != nil {
+					// Refused before any of its waits is enqueued.
+					s.reject(c, errors.Join(ErrDependency, err))
+					return
+				}
+				continue
+			}
+			if x.enqueued() {
+				continue // waited for on the device, below
 			}
 			// x is itself still waiting for a host dependency, so it has
 			// no event yet: wait for it on the host instead.

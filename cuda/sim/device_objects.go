@@ -22,6 +22,7 @@ func (d *Device) NewStream(priority int) (cuda.Stream, error) {
 		prio:   d.props.ClampPriority(priority),
 		slow:   1,
 		notify: make(chan struct{}, 1),
+		order:  kit.NewQueue(),
 	}
 	d.streams[s] = struct{}{}
 	d.wg.Add(1)

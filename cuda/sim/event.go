@@ -15,6 +15,9 @@ type mark struct {
 	done chan struct{} // closed when the stream reaches the mark
 	err  error         // written before done is closed, read only after
 	at   time.Time     // wall time the stream reached the mark; as err
+	// order is the stream's point in the device's order at the mark, for
+	// the busy rule of host buffers; written before the mark is published.
+	order kit.Mark
 }
 
 // Event is a simulated event. Create it with Device.NewEvent.

@@ -18,6 +18,7 @@ type Stream struct {
 
 	// guarded by d.mu:
 	queue   []task        // submitted, not yet taken by the goroutine
+	order   *kit.Queue    // the stream's place in the device's order
 	tail    time.Duration // modeled end of the last submitted task
 	slow    float64       // duration factor (SlowStream)
 	closing bool          // Close was called
@@ -35,9 +36,7 @@ type task struct {
 	dst, src  []byte           // copies; dst for memset
 	value     byte             // memset
 	host      *cuda.HostBuffer // released when the task ends
-	hostWrite bool
-	hostOff   int
-	hostN     int
+	hostClaim kit.Use          // host's claim
 
 	kernel *Kernel // launch
 	call   *Call
@@ -138,18 +137,18 @@ func (s *Stream) hostCopy(op string, kind Op, h *cuda.HostBuffer, hostOff int, d
 	if h == nil {
 		return kit.Errorf(op, cuda.ErrInvalidValue, "nil %s buffer", hostWhat)
 	}
-	hm, err := kit.Acquire(h, op, s, toHost, hostOff, n)
+	hm, claim, err := kit.Acquire(h, op, s.order, toHost, hostOff, n)
 	if err != nil {
 		return err
 	}
-	t := task{kind: kind, dst: dm, src: hm, host: h, hostWrite: toHost, hostOff: hostOff, hostN: n}
+	t := task{kind: kind, dst: dm, src: hm, host: h, hostClaim: claim}
 	dur := d.cfg.Timing.CopyHtoD(n)
 	if toHost {
 		t.dst, t.src = hm, dm
 		dur = d.cfg.Timing.CopyDtoH(n)
 	}
 	if err := s.submitLocked(&t, dur, s.copyEngine(kind)); err != nil {
-		kit.Release(h, s, toHost, hostOff, n)
+		kit.Release(h, claim)
 		return err
 	}
 	return nil
@@ -263,6 +262,7 @@ func (s *Stream) RecordEvent(e cuda.Event) error {
 	if err := s.submitLocked(&t, 0, -1); err != nil {
 		return err
 	}
+	m.order = s.order.Mark()
 	ev.m.Store(m)
 	return nil
 }
@@ -288,7 +288,11 @@ func (s *Stream) WaitEvent(e cuda.Event) error {
 		return nil // never recorded: nothing to wait for
 	}
 	t := task{kind: OpWaitEvent, wait: m}
-	return s.submitLocked(&t, 0, -1)
+	if err := s.submitLocked(&t, 0, -1); err != nil {
+		return err
+	}
+	s.order.Wait(m.order)
+	return nil
 }
 
 // LaunchHostFunc queues fn; see cuda.HostFuncLauncher. fn runs on the

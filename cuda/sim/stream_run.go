@@ -167,7 +167,7 @@ func (s *Stream) sleepUntil(t *task, at time.Duration, timer *time.Timer) bool {
 // calls its host function.
 func (s *Stream) finish(t *task, err error) {
 	if t.host != nil {
-		kit.Release(t.host, s, t.hostWrite, t.hostOff, t.hostN)
+		kit.Release(t.host, t.hostClaim)
 		t.host = nil
 	}
 	if t.mark != nil {

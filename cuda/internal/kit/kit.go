@@ -36,7 +36,7 @@ func fn[F any](name string) F {
 
 var (
 	newHostBuffer = fn[func(cuda.Device, []byte) *cuda.HostBuffer]("newHostBuffer")
-	acquire       = fn[func(*cuda.HostBuffer, string, any, bool, int, int) ([]byte, error)]("acquire")
+	acquire       = fn[func(*cuda.HostBuffer, string, any, func(any) bool, bool, int, int) ([]byte, error)]("acquire")
 	release       = fn[func(*cuda.HostBuffer, any, bool, int, int)]("release")
 	markFreed     = fn[func(*cuda.HostBuffer, string) ([]byte, error)]("markFreed")
 	invalidate    = fn[func(*cuda.HostBuffer)]("invalidate")
@@ -51,24 +51,6 @@ var (
 // as a HostBuffer of device owner. It panics if owner is nil.
 func NewHostBuffer(owner cuda.Device, mem []byte) *cuda.HostBuffer {
 	return newHostBuffer(owner, mem)
-}
-
-// Acquire marks the byte range [off, off+n) of b in use by a copy on queue
-// (the stream: uses on one queue are ordered) that reads it (write false)
-// or writes it (write true), after checking that the range is inside the
-// buffer, and returns that range. It fails with [cuda.ErrBufferBusy] if
-// the range overlaps one in use on another queue and either use writes; a
-// nil queue conflicts with every queue. Every successful Acquire must be
-// paired with one Release with the same arguments when the copy is done
-// or abandoned. An empty range is never tracked.
-func Acquire(b *cuda.HostBuffer, op string, queue any, write bool, off, n int) ([]byte, error) {
-	return acquire(b, op, queue, write, off, n)
-}
-
-// Release ends one use of b started by Acquire with the same arguments. A
-// Release without its Acquire panics.
-func Release(b *cuda.HostBuffer, queue any, write bool, off, n int) {
-	release(b, queue, write, off, n)
 }
 
 // MarkFreed makes b unusable, as FreeHost does, and returns its memory for

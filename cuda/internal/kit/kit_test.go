@@ -126,7 +126,7 @@ func TestWithOp(t *testing.T) {
 
 func TestHostBufferZeroValueAcquire(t *testing.T) {
 	var b cuda.HostBuffer
-	if _, err := kit.Acquire(&b, "Op", nil, false, 0, 0); !errors.Is(err, cuda.ErrInvalidValue) {
+	if _, _, err := kit.Acquire(&b, "Op", nil, false, 0, 0); !errors.Is(err, cuda.ErrInvalidValue) {
 		t.Errorf("Acquire on zero HostBuffer: %v", err)
 	}
 }
@@ -134,33 +134,42 @@ func TestHostBufferZeroValueAcquire(t *testing.T) {
 func TestHostBufferUses(t *testing.T) {
 	owner := new(fakeDevice)
 	b := kit.NewHostBuffer(owner, kit.AlignedBytes(100))
-	q1, q2 := new(int), new(int)
+	q1, q2 := kit.NewQueue(), kit.NewQueue()
 	step := func(name string, err error, want error) {
 		t.Helper()
 		if (want == nil) != (err == nil) || (want != nil && !errors.Is(err, want)) {
 			t.Fatalf("%s: got %v, want %v", name, err, want)
 		}
 	}
-	step("q1 reads [0,50)", second(kit.Acquire(b, "r", q1, false, 0, 50)), nil)
-	step("q2 reads [25,75)", second(kit.Acquire(b, "r", q2, false, 25, 50)), nil)
-	step("q2 writes [40,41) read by q1", second(kit.Acquire(b, "w", q2, true, 40, 1)), cuda.ErrBufferBusy)
-	step("q1 writes [40,41) read by q2", second(kit.Acquire(b, "w", q1, true, 40, 1)), cuda.ErrBufferBusy)
-	step("q1 writes [10,20), its own reads only", second(kit.Acquire(b, "w", q1, true, 10, 10)), nil)
-	step("q2 reads [10,20) written by q1", second(kit.Acquire(b, "r", q2, false, 15, 1)), cuda.ErrBufferBusy)
-	step("q2 writes [80,100)", second(kit.Acquire(b, "w", q2, true, 80, 20)), nil)
-	step("nil queue reads [0,1) written by q1", second(kit.Acquire(b, "r", nil, false, 12, 1)), cuda.ErrBufferBusy)
-	step("empty range", second(kit.Acquire(b, "w", q2, true, 10, 0)), nil)
-	step("out of range", second(kit.Acquire(b, "w", q2, true, 90, 11)), cuda.ErrInvalidValue)
+	var uses []kit.Use
+	acq := func(name string, q *kit.Queue, write bool, off, n int, want error) {
+		t.Helper()
+		_, u, err := kit.Acquire(b, "op", q, write, off, n)
+		step(name, err, want)
+		if err == nil {
+			uses = append(uses, u)
+		}
+	}
+	acq("q1 reads [0,50)", q1, false, 0, 50, nil)
+	acq("q2 reads [25,75)", q2, false, 25, 50, nil)
+	acq("q2 writes [40,41) read by q1", q2, true, 40, 1, cuda.ErrBufferBusy)
+	acq("q1 writes [40,41) read by q2", q1, true, 40, 1, cuda.ErrBufferBusy)
+	acq("q1 writes [10,20), its own reads only", q1, true, 10, 10, nil)
+	acq("q2 reads [10,20) written by q1", q2, false, 15, 1, cuda.ErrBufferBusy)
+	acq("q2 writes [80,100)", q2, true, 80, 20, nil)
+	acq("nil queue reads [0,1) written by q1", nil, false, 12, 1, cuda.ErrBufferBusy)
+	acq("empty range", q2, true, 10, 0, nil)
+	acq("out of range", q2, true, 90, 11, cuda.ErrInvalidValue)
 	step("Bytes while busy", second(b.Bytes()), cuda.ErrBufferBusy)
 	step("MarkFreed while busy", second(kit.MarkFreed(b, "FreeHost")), cuda.ErrBufferBusy)
-	kit.Release(b, q1, false, 0, 50)
-	kit.Release(b, q2, false, 25, 50)
-	kit.Release(b, q1, true, 10, 10)
-	kit.Release(b, q2, true, 10, 0)
+	for _, u := range uses[:len(uses)-2] {
+		kit.Release(b, u)
+	}
+	kit.Release(b, uses[len(uses)-1]) // the empty range: not tracked
 	if !b.Busy() {
 		t.Fatal("not busy with one use left")
 	}
-	kit.Release(b, q2, true, 80, 20)
+	kit.Release(b, uses[len(uses)-2])
 	if b.Busy() {
 		t.Fatal("busy after every Release")
 	}
@@ -170,7 +179,7 @@ func TestHostBufferUses(t *testing.T) {
 				t.Errorf("unpaired Release: recover() = %v", r)
 			}
 		}()
-		kit.Release(b, q1, false, 0, 50)
+		kit.Release(b, uses[0])
 	}()
 	step("Bytes when idle", second(b.Bytes()), nil)
 	m, err := kit.MarkFreed(b, "FreeHost")
