@@ -17,13 +17,17 @@ import (
 // Everything but streams and events is the simulator's.
 type nullDevice struct{ *sim.Device }
 
-func (nullDevice) NewStream(int) (cuda.Stream, error)           { return new(nullStream), nil }
+func (d nullDevice) NewStream(int) (cuda.Stream, error)         { return &nullStream{dev: d}, nil }
 func (nullDevice) NewEvent(cuda.EventFlags) (cuda.Event, error) { return new(nullEvent), nil }
 
 // nullStream holds its work until released.
-type nullStream struct{ released atomic.Bool }
+type nullStream struct {
+	dev      cuda.Device
+	released atomic.Bool
+}
 
-func (*nullStream) Priority() int { return 0 }
+func (s *nullStream) Device() cuda.Device { return s.dev }
+func (*nullStream) Priority() int         { return 0 }
 func (*nullStream) CopyHtoD(cuda.DevicePtr, int, *cuda.HostBuffer, int, int) error {
 	return nil
 }
@@ -67,7 +71,7 @@ func BenchmarkSubmitOverhead(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer s.Close()
-		st := new(nullStream)
+		st := &nullStream{dev: s.Device()}
 		on := scheduler.OnStream(st)
 		one := cuda.LaunchConfig{Grid: cuda.Dim3{X: 1, Y: 1, Z: 1}, Block: cuda.Dim3{X: 1, Y: 1, Z: 1}}
 		args := []cuda.Arg{cuda.Int64(0)}

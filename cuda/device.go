@@ -63,6 +63,8 @@ type Device interface {
 // submitted concurrently from several goroutines is the order the calls took
 // effect.
 type Stream interface {
+	// Device is the device that made the stream.
+	Device() Device
 	// Priority is the stream's priority after clamping.
 	Priority() int
 

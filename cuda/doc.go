@@ -32,7 +32,8 @@
 // Every error a backend returns is an [*Error] that names the operation and
 // matches one of the sentinel errors with [errors.Is]: [ErrNoDevice],
 // [ErrNotBuilt], [ErrInvalidValue], [ErrOutOfMemory], [ErrDeviceLost],
-// [ErrClosed], [ErrBufferBusy], [ErrNotFound] or [ErrNotReady]. For example:
+// [ErrClosed], [ErrBufferBusy], [ErrForeign], [ErrNotFound] or [ErrNotReady].
+// For example:
 //
 //	cuda: CopyHtoD: offset 10 + size 100 exceeds device allocation of 64 bytes: invalid value
 //

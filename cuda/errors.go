@@ -24,8 +24,8 @@ var (
 	// the NVIDIA driver, or use the simulated device in package cuda/sim.
 	ErrNotBuilt error = sentinel("not built for CUDA")
 	// ErrInvalidValue reports a bad argument: a negative or oversized size,
-	// an offset out of range, a freed or foreign pointer, a misaligned
-	// typed view, a wrong kernel argument or launch configuration.
+	// an offset out of range, a freed or null pointer, a misaligned typed
+	// view, a wrong kernel argument or launch configuration.
 	ErrInvalidValue error = sentinel("invalid value")
 	// ErrOutOfMemory reports that an allocation does not fit.
 	ErrOutOfMemory error = sentinel("out of memory")
@@ -41,6 +41,10 @@ var (
 	ErrBufferBusy error = sentinel("buffer busy")
 	// ErrNotFound reports an unknown kernel or module.
 	ErrNotFound error = sentinel("not found")
+	// ErrForeign reports a handle of another device: a device pointer,
+	// host buffer, stream, event or kernel that the device (or pool) it
+	// was handed to did not make. Nothing is enqueued.
+	ErrForeign error = sentinel("foreign handle")
 	// ErrNotReady reports that an event has not completed yet, from calls
 	// that need a completed event, such as [Device.ElapsedTime].
 	ErrNotReady error = sentinel("not ready")

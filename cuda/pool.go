@@ -51,15 +51,15 @@ func (p *HostPool) Get(size int) (*HostBuffer, error) {
 
 // Put returns b to the pool. While a copy still uses b it returns an error
 // matching [ErrBufferBusy] and the caller keeps b; put it back once the
-// copy's event is done. A buffer of another device, or a freed one, is an
-// error matching [ErrInvalidValue]. After Close, Put frees b.
+// copy's event is done. A buffer of another device is an error matching
+// [ErrForeign], a freed one [ErrInvalidValue]. After Close, Put frees b.
 func (p *HostPool) Put(b *HostBuffer) error {
 	const op = "HostPool.Put"
 	if b == nil {
 		return errorf(op, ErrInvalidValue, "nil buffer")
 	}
 	if b.Device() != p.dev {
-		return errorf(op, ErrInvalidValue, "buffer belongs to another device")
+		return errorf(op, ErrForeign, "buffer belongs to another device")
 	}
 	if err := b.Err(); err != nil {
 		return withOp(err, op)

@@ -30,7 +30,7 @@ func TestHostPoolLimits(t *testing.T) {
 	other := sim.New(sim.Config{})
 	defer other.Close()
 	foreign, _ := other.AllocHost(64)
-	if err := p.Put(foreign); !errors.Is(err, cuda.ErrInvalidValue) {
+	if err := p.Put(foreign); !errors.Is(err, cuda.ErrForeign) {
 		t.Errorf("Put(foreign) = %v", err)
 	}
 	if err := p.Put(nil); !errors.Is(err, cuda.ErrInvalidValue) {

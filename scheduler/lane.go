@@ -68,7 +68,8 @@ func (l *lane) putEvents(evs ...cuda.Event) {
 	l.mu.Unlock()
 }
 
-// laneFor returns the lane of stream st, adding it on first use.
+// laneFor returns the lane of stream st, adding it on first use, or nil
+// if st belongs to another device.
 func (s *Scheduler) laneFor(st cuda.Stream) *lane {
 	// A program that picks a stream usually picks the same one many times
 	// in a row: one comparison instead of a search.
@@ -82,6 +83,9 @@ func (s *Scheduler) laneFor(st cuda.Stream) *lane {
 			}
 			return l
 		}
+	}
+	if st.Device() != s.dev {
+		return nil // keep no lane for it: the loop would poll it for ever
 	}
 	s.lanesMu.Lock()
 	defer s.lanesMu.Unlock()

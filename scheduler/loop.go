@@ -38,7 +38,7 @@ func (s *Scheduler) loop() {
 		// Read the shared pending count only when the lanes are empty:
 		// while work flows the loop reads nothing that submitters write,
 		// so it does not slow them down. (Under HostCallback the lanes
-		// stay empty.)
+		// hold the pending operations, for opOfFuture, but are not polled.)
 		if s.lanesEmpty() && s.pending.Load() == 0 {
 			lc.idle()
 			if closed {
@@ -147,6 +147,7 @@ func (s *Scheduler) pollLane(l *lane) int {
 // settle finishes c's operation with the device's err (nil on success) and
 // releases its event.
 func (s *Scheduler) settle(c *opCore, err error) {
+	c.lane.drop(c)
 	evs := s.finishOp(c, err)
 	c.lane.putEvents(evs[0], evs[1])
 }

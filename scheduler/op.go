@@ -36,14 +36,28 @@ type OpError struct {
 	Err error
 }
 
-// Error formats the error as "scheduler: Op: cause", without repeating
-// the prefix of a cause of this package.
+// Error formats the error as "scheduler: Op: cause", saying each thing
+// once: without the prefix of a cause of this package, and without the
+// "cuda: Op: " of a device error about the same operation.
 func (e *OpError) Error() string {
-	return "scheduler: " + e.Op + ": " + strings.TrimPrefix(e.Err.Error(), "scheduler: ")
+	var msg string
+	if ce, ok := e.Err.(*cuda.Error); ok && (strings.HasPrefix(e.Op, ce.Op) || strings.HasSuffix(ce.Op, "."+e.Op)) {
+		msg = strings.TrimPrefix(ce.Error(), "cuda: "+ce.Op+": ")
+	} else {
+		msg = strings.TrimPrefix(e.Err.Error(), "scheduler: ")
+	}
+	return "scheduler: " + e.Op + ": " + msg
 }
 
 // Unwrap returns the cause.
 func (e *OpError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrForeign and the cause matches
+// cuda.ErrForeign: a device's refusal of a foreign handle is the
+// scheduler's too.
+func (e *OpError) Is(target error) bool {
+	return target == ErrForeign && errors.Is(e.Err, cuda.ErrForeign)
+}
 
 // ErrDependency is wrapped by the error of an operation that was not
 // submitted because one of its dependencies failed; the dependency's error

@@ -196,8 +196,11 @@ func newHostCallback(s *Scheduler) (completer, error) {
 }
 
 func (h *hostCallback) queue(l *lane, c *opCore) error {
+	// Queued on the lane only for opOfFuture; settle drops it. (The loop
+	// polls no lane under this policy.)
+	l.push(c)
 	hl := l.st.(cuda.HostFuncLauncher)
-	return hl.LaunchHostFunc(func(err error) {
+	err := hl.LaunchHostFunc(func(err error) {
 		h.mu.Lock()
 		h.completions = append(h.completions, completion{c, err})
 		h.mu.Unlock()
@@ -206,6 +209,10 @@ func (h *hostCallback) queue(l *lane, c *opCore) error {
 		default:
 		}
 	})
+	if err != nil {
+		l.dropLocked(c)
+	}
+	return err
 }
 
 func (h *hostCallback) poll() int {

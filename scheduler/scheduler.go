@@ -23,9 +23,21 @@ func (closedError) Error() string { return "scheduler: closed" }
 
 func (closedError) Unwrap() error { return cuda.ErrClosed }
 
-// ErrForeign is the error of an operation that names a buffer, stream or
-// dependency of another scheduler or device.
-var ErrForeign = errors.New("scheduler: belongs to another scheduler")
+// ErrForeign is matched by the error of an operation that names a stream,
+// device pointer, host buffer or kernel of another device, or depends on
+// an operation of another scheduler; such an operation is refused before
+// anything is enqueued. It matches [cuda.ErrForeign] too, which devices
+// return for handles of another device, and the error of an operation
+// that a device refused with cuda.ErrForeign matches ErrForeign.
+var ErrForeign error = foreignError{}
+
+// foreignError is ErrForeign's type: a scheduler's own message that
+// unwraps to cuda.ErrForeign.
+type foreignError struct{}
+
+func (foreignError) Error() string { return "scheduler: foreign handle" }
+
+func (foreignError) Unwrap() error { return cuda.ErrForeign }
 
 // ErrUnsupported is returned by New for a policy the device cannot serve.
 var ErrUnsupported = errors.New("scheduler: not supported by this device")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"runtime/trace"
+	"slices"
 	"strconv"
 	"time"
 
@@ -100,8 +101,12 @@ func start[T any](o *Op[T], err error, a *params, opts []OpOption) *Op[T] {
 			deps = append(deps[:len(deps):len(deps)], opt.deps...)
 		}
 	}
-	if stream != nil {
-		c.lane = s.laneFor(stream)
+	if stream != nil && err == nil {
+		if l := s.laneFor(stream); l != nil {
+			c.lane = l
+		} else {
+			err = &cuda.Error{Detail: "the stream belongs to another device", Err: cuda.ErrForeign}
+		}
 	}
 	if err != nil {
 		s.reject(c, err)
@@ -128,10 +133,16 @@ func (s *Scheduler) submit(c *opCore, a *params, deps []future.Awaitable) {
 			s.reject(c, errors.New("nil dependency at index "+strconv.Itoa(i)))
 			return
 		}
+		if op := s.opOfFuture(d); op != nil {
+			// The Future of one of this scheduler's operations: wait for
+			// the operation on the device, as After(op) does.
+			deps = slices.Clone(deps) // the option's slice may be shared
+			deps[i], d = op, op
+		}
 		if dop, ok := d.(deviceOp); ok {
 			x := dop.core()
 			if x.lane.s != s {
-				s.reject(c, ErrForeign)
+				s.reject(c, &cuda.Error{Detail: "dependency " + strconv.Itoa(i) + " is another scheduler's operation", Err: cuda.ErrForeign})
 				return
 			}
 			if d.IsDone() {
@@ -264,7 +275,7 @@ func (s *Scheduler) checkHost(b *cuda.HostBuffer) error {
 		return &cuda.Error{Detail: "nil host buffer", Err: cuda.ErrInvalidValue}
 	}
 	if o := b.Device(); o != nil && o != s.dev {
-		return ErrForeign
+		return &cuda.Error{Detail: "the host buffer belongs to another device", Err: cuda.ErrForeign}
 	}
 	return nil
 }

@@ -47,9 +47,9 @@ func testAllocErrors(t *testing.T, nd NewDevice) {
 
 	other := open(t, nd)
 	q := alloc(t, other, 64)
-	wantErr(t, "Free(foreign)", dev.Free(q), cuda.ErrInvalidValue, "Free")
+	wantErr(t, "Free(foreign)", dev.Free(q), cuda.ErrForeign, "Free")
 	hb := host(t, other, 64)
-	wantErr(t, "FreeHost(foreign)", dev.FreeHost(hb), cuda.ErrInvalidValue, "FreeHost")
+	wantErr(t, "FreeHost(foreign)", dev.FreeHost(hb), cuda.ErrForeign, "FreeHost")
 	wantErr(t, "FreeHost(nil)", dev.FreeHost(nil), cuda.ErrInvalidValue, "FreeHost")
 }
 
@@ -150,7 +150,6 @@ func testCopyBounds(t *testing.T, nd NewDevice) {
 		{"HtoD huge offset", "CopyHtoD", func() error { return s.CopyHtoD(d, math.MaxInt, h, 0, 1) }},
 		{"HtoD null", "CopyHtoD", func() error { return s.CopyHtoD(0, 0, h, 0, 1) }},
 		{"HtoD freed", "CopyHtoD", func() error { return s.CopyHtoD(freed, 0, h, 0, 1) }},
-		{"HtoD foreign", "CopyHtoD", func() error { return s.CopyHtoD(foreign, 0, h, 0, 1) }},
 		{"HtoD nil host", "CopyHtoD", func() error { return s.CopyHtoD(d, 0, nil, 0, 1) }},
 		{"HtoD interior overflow", "CopyHtoD", func() error { return s.CopyHtoD(d.Add(32), 0, h, 0, 33) }},
 		{"DtoH dst overflow", "CopyDtoH", func() error { return s.CopyDtoH(h, 1, d, 0, 64) }},
@@ -159,7 +158,6 @@ func testCopyBounds(t *testing.T, nd NewDevice) {
 		{"DtoH freed", "CopyDtoH", func() error { return s.CopyDtoH(h, 0, freed, 0, 1) }},
 		{"DtoD dst overflow", "CopyDtoD", func() error { return s.CopyDtoD(d2, 1, d, 0, 64) }},
 		{"DtoD src overflow", "CopyDtoD", func() error { return s.CopyDtoD(d2, 0, d, 1, 64) }},
-		{"DtoD foreign", "CopyDtoD", func() error { return s.CopyDtoD(d2, 0, foreign, 0, 1) }},
 		{"Memset overflow", "Memset", func() error { return s.Memset(d, 60, 5, 9) }},
 		{"Memset negative", "Memset", func() error { return s.Memset(d, 0, -1, 9) }},
 		{"Memset freed", "Memset", func() error { return s.Memset(freed, 0, 1, 9) }},
@@ -167,6 +165,11 @@ func testCopyBounds(t *testing.T, nd NewDevice) {
 	for _, c := range cases {
 		wantErr(t, c.name, c.call(), cuda.ErrInvalidValue, c.op)
 	}
+	// A pointer of another device is refused as such.
+	wantErr(t, "HtoD foreign", s.CopyHtoD(foreign, 0, h, 0, 1), cuda.ErrForeign, "CopyHtoD")
+	wantErr(t, "DtoH foreign", s.CopyDtoH(h, 0, foreign, 0, 1), cuda.ErrForeign, "CopyDtoH")
+	wantErr(t, "DtoD foreign", s.CopyDtoD(d2, 0, foreign, 0, 1), cuda.ErrForeign, "CopyDtoD")
+	wantErr(t, "Memset foreign", s.Memset(foreign, 0, 1, 9), cuda.ErrForeign, "Memset")
 	ok(t, s.Synchronize())
 	got := host(t, dev, 128)
 	ok(t, s.CopyDtoH(got, 0, d, 0, 64))

@@ -50,7 +50,9 @@ func testKernelArgs(t *testing.T, nd NewDevice) {
 	other := open(t, nd)
 	foreignK, err := other.Kernel(Module, "saxpy_f32")
 	ok(t, err)
-	wantErr(t, "kernel of another device", s.Launch(foreignK, cfg, args...), cuda.ErrInvalidValue, "Launch")
+	wantErr(t, "kernel of another device", s.Launch(foreignK, cfg, args...), cuda.ErrForeign, "Launch")
+	foreignP := alloc(t, other, 4*n)
+	wantErr(t, "pointer argument of another device", s.Launch(saxpy, cfg, cuda.Ptr(y), cuda.Float32(2), cuda.Ptr(foreignP), cuda.Int32(n)), cuda.ErrForeign, "Launch")
 	ok(t, s.Launch(saxpy, cfg, args...))
 	ok(t, s.Synchronize())
 }

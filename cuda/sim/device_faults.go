@@ -125,7 +125,7 @@ func (d *Device) faultLocked(k Op, t *task) error {
 func (d *Device) SlowStream(s cuda.Stream, factor float64) error {
 	ss, ok := s.(*Stream)
 	if !ok || ss == nil || ss.d != d {
-		return kit.Errorf("SlowStream", cuda.ErrInvalidValue, "stream is not from this device")
+		return kit.Errorf("SlowStream", cuda.ErrForeign, "stream is not from this device")
 	}
 	if !(factor > 0) || factor > 1e9 {
 		return kit.Errorf("SlowStream", cuda.ErrInvalidValue, "factor %v is not in (0, 1e9]", factor)

@@ -87,8 +87,10 @@ func (d *Device) pointerError(op, what string, p cuda.DevicePtr) error {
 	switch {
 	case p == 0:
 		return kit.Errorf(op, cuda.ErrInvalidValue, "%s is the null pointer", what)
+	case uintptr(p) < addressSpan:
+		return kit.Errorf(op, cuda.ErrInvalidValue, "%s %v is not a device pointer", what, p)
 	case uintptr(p) < d.base || uintptr(p) >= d.limit:
-		return kit.Errorf(op, cuda.ErrInvalidValue, "%s %v was not allocated by this device", what, p)
+		return kit.Errorf(op, cuda.ErrForeign, "%s %v was allocated by another device", what, p)
 	}
 	return kit.Errorf(op, cuda.ErrInvalidValue, "%s %v is not in a live allocation (freed?)", what, p)
 }
@@ -185,7 +187,7 @@ func (d *Device) FreeHost(b *cuda.HostBuffer) error {
 			e.Err = cuda.ErrInvalidValue
 			return e
 		}
-		return kit.Errorf(op, cuda.ErrInvalidValue, "host buffer was allocated by another device")
+		return kit.Errorf(op, cuda.ErrForeign, "host buffer was allocated by another device")
 	}
 	if err := b.Err(); err != nil {
 		return kit.WithOp(err, op)

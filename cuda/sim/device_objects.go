@@ -50,7 +50,7 @@ func (d *Device) NewEvent(flags cuda.EventFlags) (cuda.Event, error) {
 func (d *Device) event(op string, e cuda.Event) (*Event, error) {
 	ev, ok := e.(*Event)
 	if !ok || ev == nil || ev.d != d {
-		return nil, kit.Errorf(op, cuda.ErrInvalidValue, "event is not from this device")
+		return nil, kit.Errorf(op, cuda.ErrForeign, "event is not from this device")
 	}
 	return ev, nil
 }
@@ -69,7 +69,7 @@ func (d *Device) ElapsedTime(start, end cuda.Event) (time.Duration, error) {
 		what := [2]string{"start", "end"}[i]
 		e, ok := ev.(*Event)
 		if !ok || e == nil || e.d != d {
-			return 0, kit.Errorf(op, cuda.ErrInvalidValue, "%s event is not from this device", what)
+			return 0, kit.Errorf(op, cuda.ErrForeign, "%s event is not from this device", what)
 		}
 		if e.closedFlag.Load() {
 			return 0, kit.Errorf(op, cuda.ErrClosed, "%s event is closed", what)

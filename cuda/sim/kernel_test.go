@@ -87,7 +87,7 @@ func TestKernelViews(t *testing.T) {
 		{"interior pointer", []cuda.Arg{cuda.Ptr(out), cuda.Ptr(in.Add(8)), cuda.Uint32(10), cuda.Float64(0)}, "argument 1 (in) holds 72 bytes"},
 		{"misaligned", []cuda.Arg{cuda.Ptr(out), cuda.Ptr(in.Add(4)), cuda.Uint32(2), cuda.Float64(0)}, "not aligned"},
 		{"null", []cuda.Arg{cuda.Ptr(0), cuda.Ptr(in), cuda.Uint32(1), cuda.Float64(0)}, "null pointer"},
-		{"foreign", []cuda.Arg{cuda.Ptr(out), cuda.Ptr(cuda.DevicePtr(12345)), cuda.Uint32(1), cuda.Float64(0)}, "not allocated by this device"},
+		{"not a pointer", []cuda.Arg{cuda.Ptr(out), cuda.Ptr(cuda.DevicePtr(12345)), cuda.Uint32(1), cuda.Float64(0)}, "not a device pointer"},
 	} {
 		err := s.Launch(k, cuda.LaunchConfig{}, c.args...)
 		if !errors.Is(err, cuda.ErrInvalidValue) || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "cuda: Launch sum: ") {

@@ -50,6 +50,9 @@ type task struct {
 // for faults.
 const opSync Op = -1
 
+// Device returns the device that made the stream.
+func (s *Stream) Device() cuda.Device { return s.d }
+
 // Priority returns the clamped priority. The simulator records it but does
 // not schedule by it.
 func (s *Stream) Priority() int { return s.prio }
@@ -200,7 +203,10 @@ func (s *Stream) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args ...cuda.Arg) 
 	d := s.d
 	kk, ok := k.(*Kernel)
 	if !ok || kk == nil || kk.d != d {
-		return kit.Errorf("Launch", cuda.ErrInvalidValue, "kernel %v is not from this device", k)
+		if k == nil || ok && kk == nil {
+			return kit.Errorf("Launch", cuda.ErrInvalidValue, "nil kernel")
+		}
+		return kit.Errorf("Launch", cuda.ErrForeign, "kernel %v is not from this device", k)
 	}
 	op := kk.op
 	d.mu.Lock()
