@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"bytes"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -16,6 +18,7 @@ type dispatcher struct {
 	signal  chan struct{} // capacity 1
 	stopped chan struct{}
 	stopReq atomic.Bool
+	gid     atomic.Uint64 // the dispatcher goroutine's id, for isCaller
 }
 
 func (d *dispatcher) start() {
@@ -36,6 +39,7 @@ func (d *dispatcher) push(cbs future.Callbacks) {
 
 func (d *dispatcher) run() {
 	defer close(d.stopped)
+	d.gid.Store(goid())
 	for {
 		// Read stopReq before taking the queue: everything is pushed
 		// before stop is requested, so once the request is seen, the
@@ -59,12 +63,40 @@ func (d *dispatcher) run() {
 	}
 }
 
-// stop ends the dispatcher after it has run everything pushed so far.
-func (d *dispatcher) stop() {
+// requestStop makes the dispatcher end once it has run everything pushed
+// so far; it does not wait for that (see Close).
+func (d *dispatcher) requestStop() {
 	d.stopReq.Store(true)
 	select {
 	case d.signal <- struct{}{}:
 	default:
 	}
-	<-d.stopped
+}
+
+// isCaller reports whether the calling goroutine is d's, that is, whether
+// the caller is a continuation that d is running.
+func (d *dispatcher) isCaller() bool {
+	select {
+	case <-d.stopped:
+		return false
+	default:
+	}
+	return goid() == d.gid.Load()
+}
+
+// goid returns the calling goroutine's id, from the first line of its
+// stack trace ("goroutine 18 [running]:"). Go has no other way to ask;
+// only Close and the dispatcher's start call it, once each.
+func goid() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	var id uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + uint64(c-'0')
+	}
+	return id
 }

@@ -452,8 +452,14 @@ func TestCloseFromCallback(t *testing.T) {
 // After(op.Future) is After(op): a dependency on the device, not a host
 // round trip.
 func TestAfterOpFuture(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t, sim.Modeled)
+	for _, p := range policies {
+		t.Run(p.String(), func(t *testing.T) { synctest.Test(t, func(t *testing.T) { testAfterOpFuture(t, p) }) })
+	}
+}
+
+func testAfterOpFuture(t *testing.T, p scheduler.Policy) {
+	{
+		e := newEnv(t, sim.Modeled, scheduler.WithPolicy(p))
 		tm := sim.DefaultTiming()
 		x := e.alloc(1000)
 		h, _ := e.dev.AllocHost(1000)
@@ -468,7 +474,35 @@ func TestAfterOpFuture(t *testing.T) {
 		if got, want := time.Since(start), tm.LaunchLatency+time.Millisecond+tm.CopyDtoH(1000); got != want {
 			t.Fatalf("copy done after %v, want %v", got, want)
 		}
-	})
+	}
+}
+
+// Close with work pending drains it under every policy in a bubble too.
+func TestCloseWhilePendingInBubble(t *testing.T) {
+	for _, p := range policies {
+		t.Run(p.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				dev := sim.New(sim.Config{Mode: sim.Modeled})
+				defer dev.Close()
+				s, err := scheduler.New(dev, scheduler.WithPolicy(p))
+				if err != nil {
+					t.Fatal(err)
+				}
+				spin, _ := dev.Kernel(sim.BuiltinModule, "spin")
+				start := time.Now()
+				k := s.Launch(spin, cuda.LaunchConfig{}, []cuda.Arg{cuda.Int64(int64(time.Millisecond))})
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if !k.IsDone() || k.Err() != nil {
+					t.Fatalf("pending kernel after Close: done %v, err %v", k.IsDone(), k.Err())
+				}
+				if got, want := time.Since(start), sim.DefaultTiming().LaunchLatency+time.Millisecond; got != want {
+					t.Fatalf("Close returned after %v, want %v", got, want)
+				}
+			})
+		})
+	}
 }
 
 // An error says each thing once: the package, the operation and the

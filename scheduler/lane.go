@@ -96,6 +96,7 @@ func (s *Scheduler) laneFor(st cuda.Stream) *lane {
 		}
 	}
 	l := &lane{s: s, st: st}
+	s.watch(l)
 	lanes := append(old[:len(old):len(old)], l)
 	s.lanes.Store(&lanes)
 	return l

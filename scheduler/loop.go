@@ -25,7 +25,7 @@ func (lc *loopClock) woke() { lc.awake = time.Now() }
 // loop is the scheduler's event loop; it runs until Close.
 func (s *Scheduler) loop() {
 	defer close(s.done)
-	defer s.disp.stop()
+	defer s.disp.requestStop() // not waiting: Close may be running in a continuation
 	lc := loopClock{m: &s.m, awake: time.Now()}
 	s.pol.active(lc.awake)
 	for {
@@ -69,10 +69,11 @@ func (s *Scheduler) park() {
 		return
 	}
 	s.m.parks.Add(1)
-	select {
-	case <-s.wake:
-	case <-s.quit:
-	}
+	// Not on Close alone (it nudges too): under HostCallback, a closed
+	// scheduler with operations pending must still block until their
+	// completions come, or it would spin (and stop a synctest bubble's
+	// clock for ever).
+	<-s.wake
 	s.parked.Store(false)
 }
 
@@ -205,6 +206,7 @@ func (s *Scheduler) release() {
 	if s.mem != nil {
 		s.mem.Close()
 	}
+	s.stopProgress()
 	for _, l := range *s.lanes.Load() {
 		if l.owned {
 			l.st.Close()

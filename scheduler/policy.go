@@ -37,8 +37,8 @@ var policies = [...]struct {
 	new  func(s *Scheduler) (completer, error)
 }{
 	Adaptive:     {"adaptive", newAdaptive},
-	Spin:         {"spin", func(s *Scheduler) (completer, error) { return &spin{polled{s}}, nil }},
-	Blocking:     {"blocking", func(s *Scheduler) (completer, error) { return &blocking{polled: polled{s}}, nil }},
+	Spin:         {"spin", func(s *Scheduler) (completer, error) { return &spin{polled: polled{s}, timer: stoppedTimer()}, nil }},
+	Blocking:     {"blocking", func(s *Scheduler) (completer, error) { return &blocking{polled: polled{s}, timer: stoppedTimer()}, nil }},
 	HostCallback: {"host-callback", newHostCallback},
 }
 
@@ -57,16 +57,28 @@ func (p polled) hasWork() bool { return p.s.pending.Load() > 0 || p.s.closed.Loa
 
 func (polled) active(time.Time) {}
 
-// spin is the Spin policy.
-type spin struct{ polled }
+// stoppedTimer returns a timer that is not running, for Reset.
+func stoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}
 
-func (*spin) wait(*loopClock) { runtime.Gosched() }
+// spin is the Spin policy. Its fields are the loop's.
+type spin struct {
+	polled
+	timer  *time.Timer
+	frozen frozenClock
+}
+
+func (p *spin) wait(lc *loopClock) { p.s.spinStep(&p.frozen, lc, p.timer) }
 
 // blocking is the Blocking policy.
 type blocking struct {
 	polled
 	// seq numbers submissions, for the oldest-first wait.
-	seq atomic.Uint64
+	seq   atomic.Uint64
+	timer *time.Timer // the loop's
 }
 
 func (b *blocking) queue(l *lane, c *opCore) error {
@@ -75,9 +87,16 @@ func (b *blocking) queue(l *lane, c *opCore) error {
 	return nil
 }
 
-// wait waits in the device for the oldest pending operation.
+// wait waits in the device for the oldest pending operation, or, if every
+// lane's stream signals its completions, for the next signal: then a
+// younger operation that completes first is noticed at once too.
 func (b *blocking) wait(lc *loopClock) {
 	s := b.s
+	if s.waitsForSignal() && !s.lanesEmpty() {
+		s.m.syncs.Add(1)
+		s.waitSignal(lc, b.timer)
+		return
+	}
 	lc.idle()
 	defer lc.woke()
 	var oldest *opCore
@@ -95,13 +114,18 @@ func (b *blocking) wait(lc *loopClock) {
 	oldest.ev.Synchronize() // its error, if any, is reported by the next poll
 }
 
-// maxSpinPolls ends an Adaptive spin window by count when the clock has not
-// moved during that many polls: under testing/synctest the clock stands
-// still while the loop spins. On a running clock only time ends it, so the
-// window is as long as configured however cheap a poll is (10,000 polls
-// can take under 2ms, and a window cut that short made the loop sleep
-// between submissions that arrived every 50µs).
-const maxSpinPolls = 10_000
+// maxSpinPolls ends an Adaptive spin window (and a Spin policy's run of
+// polls) by count when the clock has not moved during that many polls:
+// under testing/synctest the clock stands still while the loop spins, and
+// nothing that waits for modeled time can complete until the loop blocks.
+// On a running clock only time ends it, so the window is as long as
+// configured however cheap a poll is (a window cut short by a count made
+// the loop sleep between submissions that arrived every 50µs). In a bubble
+// spinning is wasted (goroutines that can run at the current instant run
+// as well while the loop waits for a completion signal) and each
+// completion costs this many polls, so it is small; on a running clock 16
+// polls always see it move.
+const maxSpinPolls = 16
 
 // adaptive is the Adaptive policy. Its fields are the loop's.
 type adaptive struct {
@@ -163,6 +187,8 @@ func (a *adaptive) wait(lc *loopClock) {
 	a.timer.Reset(a.backoff)
 	select {
 	case <-a.timer.C:
+	case <-s.prog.ch: // a completion: poll now (nil if no stream signals)
+		a.timer.Stop()
 	case <-s.wake:
 		a.timer.Stop()
 		a.spins = 0

@@ -58,8 +58,7 @@ type Scheduler struct {
 	wake   chan struct{} // capacity 1: nudges a parked loop
 	parked atomic.Bool
 	closed atomic.Bool
-	quit   chan struct{} // closed by Close once nothing is pending
-	done   chan struct{} // closed when the loop and dispatcher have ended
+	done   chan struct{} // closed when the loop has ended
 
 	ref cuda.Event // with spans: the device time origin, recorded by New
 
@@ -67,6 +66,7 @@ type Scheduler struct {
 	mem      *cuda.MemPool // stream-ordered device memory for Alloc and Free
 
 	disp dispatcher
+	prog progressState
 	m    metrics
 	tr   spanRing
 
@@ -104,7 +104,6 @@ func New(dev cuda.Device, opts ...Option) (*Scheduler, error) {
 		dev:  dev,
 		opts: o,
 		wake: make(chan struct{}, 1),
-		quit: make(chan struct{}),
 		done: make(chan struct{}),
 	}
 	s.tr.init(o.spans)
@@ -129,6 +128,7 @@ func New(dev cuda.Device, opts ...Option) (*Scheduler, error) {
 		return nil, err
 	}
 	s.pol = pol
+	s.initProgress(lanes)
 	s.lanes.Store(&lanes)
 	if o.spans > 0 {
 		ev, err := dev.NewEvent(0)
@@ -161,21 +161,33 @@ func (s *Scheduler) nudge() {
 
 // Close stops the scheduler: operations submitted afterwards fail with
 // ErrClosed; operations already submitted run to completion (or fail, if
-// the device fails) and settle; then the loop and dispatcher end and the
-// scheduler's own streams and events are released. Close returns once all
-// of that is done. An operation still waiting for a host dependency when
-// Close is called fails with ErrClosed once that dependency settles, and
-// Close does not wait for it. Closing twice returns ErrClosed.
+// the device fails) and settle; then the loop ends, the scheduler's own
+// streams and events are released, and so is the device memory that
+// [Scheduler.Alloc] allocated, freed or not (pointers from Alloc are
+// invalid afterwards); then the continuations still queued run and the
+// dispatcher ends. Close returns once all of that is done. An operation
+// still waiting for a host dependency when Close is called fails with
+// ErrClosed once that dependency settles, and Close does not wait for it.
+// Closing twice returns ErrClosed.
+//
+// Close may be called from a continuation (OnDone, Then, ...) of one of
+// the scheduler's operations, which runs on the dispatcher: it then
+// returns once every operation has settled and the resources are
+// released, without waiting for the continuation that called it; the
+// continuations queued after that one run once it returns, and then the
+// dispatcher ends.
 func (s *Scheduler) Close() error {
 	if s.closed.Swap(true) {
 		return ErrClosed
 	}
-	close(s.quit)
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 	<-s.done
+	if !s.disp.isCaller() {
+		<-s.disp.stopped
+	}
 	return nil
 }
 

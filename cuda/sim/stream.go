@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/coawait/coawait/cuda"
@@ -24,6 +25,10 @@ type Stream struct {
 	closing bool          // Close was called
 
 	spare []task // owned by the goroutine: recycled queue storage
+
+	// watchers are the channels of NotifyCompletions: replaced, never
+	// changed, under d.mu; read by the goroutine without it.
+	watchers atomic.Pointer[[]chan<- struct{}]
 }
 
 // task is one queued operation. Exactly one of the kind-specific fields

@@ -175,6 +175,7 @@ func (s *Stream) finish(t *task, err error) {
 		t.mark.at = time.Now()
 		close(t.mark.done)
 		t.mark = nil
+		s.notifyWatchers()
 	}
 	if t.fn != nil {
 		if perr := callHostFunc(t.fn, err); perr != nil {
