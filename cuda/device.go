@@ -68,11 +68,16 @@ type Stream interface {
 	// Priority is the stream's priority after clamping.
 	Priority() int
 
-	// CopyHtoD copies n bytes from src[srcOff:] to dst+dstOff. src is busy
-	// (see HostBuffer) until the copy is done.
+	// CopyHtoD copies n bytes from src[srcOff:] to dst+dstOff. The bytes
+	// it reads are busy (see HostBuffer) until the copy is done: a copy
+	// that writes them fails with ErrBufferBusy unless it is ordered after
+	// this one (on this stream, or on a stream that waited for an event
+	// recorded after it, directly or through other streams).
 	CopyHtoD(dst DevicePtr, dstOff int, src *HostBuffer, srcOff, n int) error
-	// CopyDtoH copies n bytes from src+srcOff to dst[dstOff:]. dst is busy
-	// until the copy is done.
+	// CopyDtoH copies n bytes from src+srcOff to dst[dstOff:]. The bytes it
+	// writes are busy until the copy is done: a copy that uses them fails
+	// with ErrBufferBusy unless it is ordered after this one, as for
+	// CopyHtoD.
 	CopyDtoH(dst *HostBuffer, dstOff int, src DevicePtr, srcOff, n int) error
 	// CopyDtoD copies n bytes between device allocations. Overlapping
 	// ranges give undefined contents, as in CUDA, but never corrupt memory
@@ -90,8 +95,10 @@ type Stream interface {
 	// an event again moves the mark.
 	RecordEvent(e Event) error
 	// WaitEvent makes all work submitted to this stream after the call wait
-	// until e, as recorded at the time of the call, is done. Waiting for an
-	// event that was never recorded does nothing.
+	// until e, as recorded at the time of the call, is done: that work is
+	// then ordered after everything e's recording was ordered after, which
+	// the busy rule of host buffers follows. Waiting for an event that was
+	// never recorded does nothing.
 	WaitEvent(e Event) error
 
 	// Synchronize waits until all work submitted to the stream so far is

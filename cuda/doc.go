@@ -45,8 +45,12 @@
 //
 // A [HostBuffer] is pinned host memory. A buffer handed to an asynchronous
 // copy belongs to the device until that copy is done: meanwhile its views,
-// [Device.FreeHost], pool Put and copies that would write it return
-// [ErrBufferBusy]. This turns a would-be silent data race into an error.
+// [Device.FreeHost] and pool Put return [ErrBufferBusy], and so does a copy
+// that overlaps it where either writes, unless the device orders it after
+// that copy (same stream, or a [Stream.WaitEvent] for an event recorded
+// after it, directly or through other streams). This turns a would-be
+// silent data race into an error, and lets a correct program reuse a
+// buffer without the host waiting.
 //
 // # Pools
 //

@@ -27,9 +27,25 @@
 // operation whose dependency failed fails with that error and is not
 // submitted.
 //
-// Default streams: host-to-device copies go to a copy-in stream, kernels,
-// memsets and device-to-device copies to a compute stream, device-to-host
-// copies to a copy-out stream; [OnStream] picks another.
+// Default streams: each scheduler has three streams of its own.
+// Host-to-device copies ([Scheduler.CopyHtoD]) go to its copy-in stream;
+// kernels, memsets, device-to-device copies, [Scheduler.Alloc] and
+// [Scheduler.Free] to its compute stream; device-to-host copies
+// ([Scheduler.CopyDtoH]) to its copy-out stream. [OnStream] picks another
+// stream of the same device. Operations on one stream run in submission
+// order; across streams only [After] orders them.
+//
+// # Host buffers
+//
+// A copy claims the bytes of its host buffer when it is submitted to the
+// device (at once, or, with a host dependency, once that settles), until
+// it is done on the device. A later copy ordered after it on the device —
+// on the same stream, or [After] it, directly or through other
+// operations — may use the same bytes at once, so a buffer downloaded
+// into can be uploaded from with After(download), without the host
+// waiting; an unordered copy that overlaps it, where either writes, fails
+// with cuda.ErrBufferBusy, and reading the buffer on the host fails until
+// the copy's Op has settled.
 //
 // # Completion policies
 //
@@ -54,9 +70,16 @@
 //
 // # Errors
 //
-// An operation's error names the operation and wraps the device error, so
-// errors.Is(err, cuda.ErrDeviceLost) and similar checks work. A sticky
-// device error fails every pending and later operation with the same cause.
+// An operation's error ([OpError]) names the operation once and wraps the
+// device error, so errors.Is(err, cuda.ErrDeviceLost) and similar checks
+// work:
+//
+//	scheduler: Memset: offset 60 + size 8 exceeds device allocation of 64 bytes: invalid value
+//
+// A stream, pointer, host buffer or kernel of another device is refused
+// with an error matching [ErrForeign] before anything is enqueued. A
+// sticky device error fails every pending and later operation with the
+// same cause.
 // Awaiting with a done context returns at once; the device work still
 // completes and the scheduler releases its resources afterwards.
 //
@@ -64,6 +87,14 @@
 //
 // A Scheduler owns two goroutines, the loop and the dispatcher; [Close]
 // ends both. Close drains: it refuses new work, waits until every
-// submitted operation has settled (completed or failed), runs the last
-// continuations, and releases the scheduler's streams and events.
+// submitted operation has settled (completed or failed), releases the
+// scheduler's streams, events and the memory [Scheduler.Alloc] allocated,
+// and runs the last continuations. It may be called from a continuation.
+//
+// # Simulated time
+//
+// Under testing/synctest, with the simulator in sim.Modeled mode, every
+// policy sees each completion at exactly its modeled time: the loop waits
+// for the simulator's completion signal (sim.Stream.NotifyCompletions)
+// wherever it would sleep, block in the device or spin.
 package scheduler

@@ -17,15 +17,28 @@ func ExampleScheduler_Alloc() {
 	s, _ := scheduler.New(dev)
 	defer s.Close()
 
-	buf := s.Alloc(1 << 20) // stream-ordered: usable by later work on the stream
-	set := s.Memset(0, 0, 0, 0, scheduler.After(buf))
-	p, err := buf.Await(context.Background())
-	fmt.Println(p != 0, err)
-	set.Await(context.Background())
-	fmt.Println(s.Free(p).Err())
+	const n = 1 << 20
+	p, err := s.Alloc(n).Await(context.Background()) // on the compute stream
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Later work on the compute stream is ordered after the allocation.
+	set := s.Memset(p, 0, n, 7)
+	out, _ := dev.AllocHost(4)
+	down := s.CopyDtoH(out, 0, p, n-4, 4, scheduler.After(set))
+	free := s.Free(p, scheduler.After(down)) // returns the memory once down is done
+	b, err := down.Await(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	bs, _ := b.Bytes()
+	_, err = free.Await(context.Background())
+	fmt.Println(bs, err)
+	// Close would free the memory too, with everything else Alloc allocated.
 	// Output:
-	// true <nil>
-	// <nil>
+	// [7 7 7 7] <nil>
 }
 
 func ExampleAfter() {

@@ -74,19 +74,22 @@ type OpOption struct {
 
 // After makes the operation wait for deps. An Op of the same scheduler that
 // is on its stream is waited for on the device (the new operation's stream
-// waits for the Op's event; no host round trip). Any other future — a batch
-// being loaded, or an Op that is itself still waiting for such a future —
-// delays the submission of the operation until it settles. An Op of
-// another scheduler is refused with ErrForeign. If a dependency fails, the operation fails
-// with an error wrapping ErrDependency and the dependency's error, and is
-// not submitted.
-// After keeps a copy of deps, not deps itself.
+// waits for the Op's event; no host round trip); so is its Future
+// (After(op.Future) is After(op)). Any other future — a batch being
+// loaded, or an Op that is itself still waiting for such a future — delays
+// the submission of the operation until it settles. An Op of another
+// scheduler is refused with ErrForeign. If a dependency fails, the
+// operation fails with an error wrapping ErrDependency and the
+// dependency's error, and is not submitted. After keeps a copy of deps,
+// not deps itself.
 func After(deps ...future.Awaitable) OpOption {
 	return OpOption{deps: slices.Clone(deps)}
 }
 
 // OnStream submits the operation to st instead of its default stream. st
-// must be a stream of the scheduler's device; the scheduler does not own it.
+// must be a stream of the scheduler's device (a stream of another device
+// is refused with ErrForeign, and nothing is enqueued); the scheduler does
+// not own it.
 // OnStream(nil) configures nothing. Of several OnStream options, the last
 // that is not nil wins.
 func OnStream(st cuda.Stream) OpOption {

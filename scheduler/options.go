@@ -30,15 +30,22 @@ const (
 	// activity (a completion, or a submission) it polls the pending
 	// events, yielding the processor between polls, for a short while (the
 	// spin window), then sleeps between polls with an exponential
-	// back-off. Low latency while work flows, no CPU when idle.
+	// back-off (a sleep ends early at a completion on a device whose
+	// streams signal them, the simulator's). Low latency while work flows,
+	// no CPU when idle.
 	Adaptive Policy = iota
 	// Spin polls without sleeping while anything is pending (yielding the
 	// processor between polls): the lowest latency, a busy core while work
-	// is in flight. It still parks when nothing is pending.
+	// is in flight. It still parks when nothing is pending, and when the
+	// clock stands still (under testing/synctest, where a loop that only
+	// spins would stop the fake clock) it waits for a completion instead.
 	Spin
 	// Blocking waits in the device's synchronize call for the oldest
 	// pending operation: no polling at all, at the price of a blocked OS
-	// thread inside the driver and the wake-up latency of the driver.
+	// thread inside the driver and the wake-up latency of the driver. An
+	// operation that completes before the oldest is noticed with it. On a
+	// device whose streams signal their completions (the simulator's) it
+	// waits for that signal instead, and notices every completion at once.
 	Blocking
 	// HostCallback asks the device to call back when each operation is
 	// done (cuda.HostFuncLauncher), with no events and no polling. New

@@ -14,15 +14,26 @@ import (
 )
 
 // CopyHtoD copies n bytes from src[srcOff:] to dst+dstOff, on the copy-in
-// stream by default. src belongs to the device until the returned Op
-// settles (cuda.HostBuffer refuses other use meanwhile).
+// stream by default. The bytes of src it reads are claimed when the copy
+// is submitted to the device (at once, or when its host dependencies
+// settle) and stay the device's until the copy is done there: meanwhile
+// src's views fail with cuda.ErrBufferBusy, and so does a copy that writes
+// those bytes unless it is ordered after this one (on the same stream, or
+// After it, directly or through other operations).
 func (s *Scheduler) CopyHtoD(dst cuda.DevicePtr, dstOff int, src *cuda.HostBuffer, srcOff, n int, opts ...OpOption) *Op[struct{}] {
 	o := newOp[struct{}](opHtoD, s.in)
 	return start(o, s.checkHost(src), &params{dst: dst, dstOff: dstOff, host: src, srcOff: srcOff, n: n}, opts)
 }
 
 // CopyDtoH copies n bytes from src+srcOff to dst[dstOff:], on the copy-out
-// stream by default, and settles with dst once the bytes are there.
+// stream by default, and settles with dst once the bytes are there. The
+// bytes of dst it writes are claimed as CopyHtoD claims its source: a copy
+// that uses them before this one is done on the device fails with
+// cuda.ErrBufferBusy unless it is ordered after it (After(down), or later
+// on the same stream), as in
+//
+//	down := s.CopyDtoH(h, 0, x, 0, n)
+//	up := s.CopyHtoD(y, 0, h, 0, n, scheduler.After(down)) // reads h after down, on the device
 func (s *Scheduler) CopyDtoH(dst *cuda.HostBuffer, dstOff int, src cuda.DevicePtr, srcOff, n int, opts ...OpOption) *Op[*cuda.HostBuffer] {
 	o := newOp[*cuda.HostBuffer](opDtoH, s.out)
 	o.val = dst
@@ -60,7 +71,8 @@ func (s *Scheduler) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args []cuda.Arg
 // Alloc allocates size bytes of device memory from the scheduler's
 // stream-ordered pool, on the compute stream by default: the memory may be
 // used by work submitted to that stream after the Op, or to any stream
-// that depends on the Op. The Op settles with the pointer.
+// that depends on the Op. The Op settles with the pointer. Memory not
+// returned with Free is freed by Close.
 func (s *Scheduler) Alloc(size int, opts ...OpOption) *Op[cuda.DevicePtr] {
 	o := newOp[cuda.DevicePtr](opAlloc, s.compute)
 	return start(o, nil, &params{n: size}, opts)

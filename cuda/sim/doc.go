@@ -12,14 +12,20 @@
 // goroutine reaches it; [Stream.WaitEvent] makes a stream's goroutine wait for
 // that point, which orders work across streams exactly as in CUDA. Stream
 // goroutines block only on channels and timers, so under testing/synctest
-// they are durably blocked when idle.
+// they are durably blocked when idle. [Stream.NotifyCompletions] signals a
+// channel at each completion, so that a scheduler can block until the next
+// one instead of sleeping (which would let the fake clock run past it).
 //
 // Copies move real bytes between pinned host buffers and simulated device
 // memory (Go memory). Every copy, memset and kernel pointer argument is
 // checked against its allocation when it is submitted; an out-of-range
 // access is an error matching cuda.ErrInvalidValue, never a panic or silent
 // corruption. Device pointers are addresses in a per-device range and are
-// never reused, so freed and foreign pointers are always recognised.
+// never reused, so freed and foreign pointers are always recognised: a
+// pointer, host buffer, event or kernel of another device is refused with
+// an error matching cuda.ErrForeign. A copy may use a busy host buffer when
+// the stream order makes it wait for the copies that hold it (see
+// cuda.HostBuffer).
 //
 // Kernels are Go functions registered under a module and name with their
 // parameter list and a cost function ([KernelDef], [Device.RegisterKernel]);
