@@ -19,7 +19,7 @@
 // in order — and settles each operation's future when its event is done.
 //
 // Dependencies between device operations need no host round trip: [After]
-// with another operation of the same scheduler makes the new operation's
+// with another operation of the same scheduler (or its Future) makes the new operation's
 // stream wait for that operation's event on the device. [After] with any
 // other future (for example a batch that a loader is still reading) defers
 // the submission until that future settles; so does an operation that is
