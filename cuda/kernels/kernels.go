@@ -9,8 +9,10 @@
 // cuda.Stream.Launch or scheduler.Launch:
 //
 //	ks, err := kernels.Bind(dev) // looks the kernels up once
-//	l, err := kernels.Saxpy(y, 2, x, n)
-//	op := sched.Launch(ks.Kernel(l), l.Config, l.Args)
+//	...
+//	l, err := kernels.Saxpy(y, 2, x, n) // checked args, default config
+//	...
+//	op := sched.Launch(ks.Kernel(l), l.Config, l.Args, scheduler.After(up))
 //
 // # Backends
 //
@@ -109,7 +111,8 @@ type Def struct {
 	// Check validates a launch before it is queued: sizes of the pointer
 	// arguments, counts, and the block shape if the kernel needs one. Its
 	// errors match cuda.ErrInvalidValue. It only uses [Need], so it works
-	// on a [NewCheckCall].
+	// on a [NewCheckCall]. It is nil for a kernel with nothing to check
+	// (trap).
 	Check func(c *Call) error
 	// Run is the Go body: it does on the host what the CUDA C does on the
 	// device, reading and writing memory through c. An error is a fault,
