@@ -2,6 +2,7 @@ package kernels_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -268,5 +269,45 @@ func TestCost(t *testing.T) {
 	d, _ := kernels.Lookup("sgemm_f32")
 	if want := tm.KernelTime(d.Work(l.Args)); got != want || want != time.Duration(math.Ceil(float64(2*m*n*k)*1e9/tm.Compute)) {
 		t.Errorf("sgemm %d×%d×%d took %v modeled, want %v (compute-bound)", m, n, k, got, want)
+	}
+}
+
+// loader is a device that has no kernels until it is handed the PTX, as a
+// real backend would be.
+type loader struct {
+	*sim.Device
+	loaded []string
+}
+
+func (l *loader) Kernel(module, name string) (cuda.Kernel, error) {
+	if len(l.loaded) == 0 {
+		return nil, cuda.Errorf("Kernel", cuda.ErrNotFound, "no module %q", module)
+	}
+	return l.Device.Kernel(module, name)
+}
+
+func (l *loader) LoadModule(name string, ptx []byte) error {
+	if !bytes.Contains(ptx, []byte(".entry sgemm_f32(")) {
+		return cuda.Errorf("LoadModule", cuda.ErrInvalidValue, "not the PTX")
+	}
+	l.loaded = append(l.loaded, name)
+	return nil
+}
+
+func TestBindLoadsModules(t *testing.T) {
+	dev := sim.New(sim.Config{})
+	defer dev.Close()
+	l := &loader{Device: dev}
+	set, err := kernels.Bind(l)
+	ok(t, err)
+	if len(l.loaded) != 1 || l.loaded[0] != kernels.Module {
+		t.Errorf("loaded %v, want [%s]", l.loaded, kernels.Module)
+	}
+	if set.Kernel(kernels.Launch{Name: "trap"}) == nil {
+		t.Error("no trap kernel")
+	}
+	// A device that cannot load and lacks the kernels is ErrNotFound.
+	if _, err := kernels.Bind(&struct{ cuda.Device }{&loader{Device: dev}}); !errors.Is(err, cuda.ErrNotFound) {
+		t.Errorf("Bind without a loader = %v, want ErrNotFound", err)
 	}
 }

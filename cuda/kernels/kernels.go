@@ -19,10 +19,11 @@
 // Package cuda/sim registers [All] in every simulated device, under
 // [Module]; user kernels still go through sim.Device.RegisterKernel. A real
 // GPU backend lives in package cuda and cannot import this package (cuda
-// is imported here), so the PTX travels the other way: whoever opens a real
-// device hands it [Modules], one PTX text per module, and the backend loads
-// each with its LoadModule(name, ptx) (cuModuleLoadDataEx; the driver
-// JIT-compiles the compute_80 PTX for the GPU at hand, Ampere or Hopper).
+// is imported here), so the PTX travels the other way: [Bind] hands a
+// device that lacks the kernels [Modules], one PTX text per module, if the
+// device is a [ModuleLoader]; the backend loads each (cuModuleLoadDataEx;
+// the driver JIT-compiles the compute_80 PTX for the GPU at hand, Ampere or
+// Hopper) and then finds the kernels by name.
 // Before a launch the backend can run a kernel's Check on a [NewCheckCall]
 // built from the sizes of the allocations it tracks.
 //
@@ -161,7 +162,7 @@ var sources embed.FS
 // PTXModule is one module's PTX text, for a real backend to load.
 type PTXModule struct {
 	Name string // the module name that Device.Kernel looks kernels up by
-	PTX  []byte // NUL-free PTX text for compute_80; shared, do not modify
+	PTX  []byte // PTX text for compute_80, no trailing NUL; shared, do not modify
 }
 
 // Modules returns the PTX of every module (today one: [Module]). A real

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -217,10 +218,36 @@ type Set struct {
 	kernels map[string]cuda.Kernel
 }
 
-// Bind looks up every kernel of [All] on dev. An error (matching
-// cuda.ErrNotFound if the device lacks one) means dev cannot run them,
-// for example a real device that was not handed [Modules].
+// ModuleLoader is implemented by backends that load kernels from PTX at
+// run time, as the real GPU backend (package cuda, -tags cuda) is meant to:
+// LoadModule loads ptx (compute_80 PTX text without a trailing NUL; the
+// backend adds one for cuModuleLoadDataEx) under the module name, and a JIT
+// failure is an error that carries the JIT log. The simulator does not need
+// it: its devices are born with the kernels.
+type ModuleLoader interface {
+	LoadModule(name string, ptx []byte) error
+}
+
+// Bind looks up every kernel of [All] on dev. If dev lacks them and is a
+// [ModuleLoader], Bind first hands it [Modules] and looks again. An error
+// (matching cuda.ErrNotFound if a kernel is still missing) means dev cannot
+// run them.
 func Bind(dev cuda.Device) (*Set, error) {
+	s, err := lookup(dev)
+	if errors.Is(err, cuda.ErrNotFound) {
+		if ml, isML := dev.(ModuleLoader); isML {
+			for _, m := range Modules() {
+				if err := ml.LoadModule(m.Name, m.PTX); err != nil {
+					return nil, err
+				}
+			}
+			s, err = lookup(dev)
+		}
+	}
+	return s, err
+}
+
+func lookup(dev cuda.Device) (*Set, error) {
 	s := &Set{dev: dev, kernels: make(map[string]cuda.Kernel, len(defs))}
 	for _, d := range defs {
 		k, err := dev.Kernel(Module, d.Spec.Name)
