@@ -29,7 +29,8 @@
 //
 // Kernels are Go functions registered under a module and name with their
 // parameter list and a cost function ([KernelDef], [Device.RegisterKernel]);
-// every device has the kernels of [BuiltinModule]. A kernel that returns an
+// every device has the kernels of [BuiltinModule], the Go bodies of package
+// cuda/kernels, whose cost is their roofline ([Timing.KernelTime]). A kernel that returns an
 // error or panics is a fault, as on a GPU: the device becomes lost.
 //
 // # Timing model
@@ -46,7 +47,8 @@
 //     engine when CopyEngines is 1). An engine runs one copy at a time; a copy
 //     takes the earliest free gap at or after its ready time.
 //   - Device-to-device copies (2n/Memory), memsets (n/Memory) and kernels
-//     (their cost function) use no copy engine and do not slow each other:
+//     (their cost function; for built-in kernels the larger of bytes/Memory
+//     and FLOPs/Compute) use no copy engine and do not slow each other:
 //     the model has no SM or memory-bandwidth contention.
 //   - Recording an event takes no time; its timestamp is the end of the
 //     stream's previous operation (or its ready time if the stream is idle).

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coawait/coawait/cuda"
 	"github.com/coawait/coawait/cuda/internal/kit"
+	"github.com/coawait/coawait/cuda/kernels"
 )
 
 // KernelDef defines a simulated kernel: a Go function standing in for the
@@ -53,59 +54,15 @@ func (k *Kernel) run(c *Call) (err error) {
 }
 
 // Call is one launch as a kernel function sees it: the configuration, the
-// arguments, and the device memory behind the pointer arguments.
-type Call struct {
-	// Config is the launch configuration.
-	Config cuda.LaunchConfig
-	// Args are the launch's arguments, already checked against the
-	// kernel's parameter list.
-	Args []cuda.Arg
-
-	op   string
-	spec *cuda.KernelSpec
-	mem  [][]byte // per argument: from the pointer to the end of its allocation
-}
-
-// Bytes returns the device memory of pointer argument i, from the pointer to
-// the end of its allocation; it is nil for a null pointer. Accesses beyond
-// it are out of the allocation.
-func (c *Call) Bytes(i int) ([]byte, error) {
-	if i < 0 || i >= len(c.Args) || c.Args[i].Kind() != cuda.ParamPtr {
-		return nil, kit.Errorf(c.op, cuda.ErrInvalidValue, "argument %d is not a pointer", i)
-	}
-	if c.mem == nil {
-		return nil, nil
-	}
-	return c.mem[i], nil
-}
+// arguments, and the device memory behind the pointer arguments. It is
+// [kernels.Call], where the built-in kernels' Go bodies live.
+type Call = kernels.Call
 
 // View returns n elements of type T at pointer argument i of c, bounds- and
 // alignment-checked: an error matching cuda.ErrInvalidValue names the
 // launch and the argument if the allocation holds fewer than n elements
-// there, or if n is negative.
-func View[T cuda.Scalar](c *Call, i, n int) ([]T, error) {
-	b, err := c.Bytes(i)
-	if err != nil {
-		return nil, err
-	}
-	var zero T
-	size := int(sizeOf(zero))
-	if n < 0 {
-		return nil, kit.Errorf(c.op, cuda.ErrInvalidValue, "negative element count %d for argument %d%s", n, i, paramName(*c.spec, i))
-	}
-	if b == nil && n > 0 {
-		return nil, kit.Errorf(c.op, cuda.ErrInvalidValue, "argument %d%s is the null pointer", i, paramName(*c.spec, i))
-	}
-	if n > len(b)/size {
-		return nil, kit.Errorf(c.op, cuda.ErrInvalidValue, "argument %d%s holds %d bytes, the kernel needs %d elements of %T (%d bytes)",
-			i, paramName(*c.spec, i), len(b), n, zero, n*size)
-	}
-	v, err := cuda.SliceOf[T](b[:n*size])
-	if err != nil {
-		return nil, asInvalid(c.op, err)
-	}
-	return v, nil
-}
+// there, or if n is negative. It is [kernels.View].
+func View[T cuda.Scalar](c *Call, i, n int) ([]T, error) { return kernels.View[T](c, i, n) }
 
 func paramName(spec cuda.KernelSpec, i int) string {
 	if i < len(spec.Params) && spec.Params[i].Name != "" {

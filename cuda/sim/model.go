@@ -45,6 +45,12 @@ type Timing struct {
 	// of n bytes moves n bytes, a device-to-device copy 2n (read and
 	// write); the built-in kernels move what they read plus what they write.
 	Memory float64
+	// Compute is the device's effective single-precision rate in
+	// floating-point operations per second, for compute-bound kernels
+	// (sgemm_f32 does 2*m*n*k). The default, 50e12, is what a well-tuned
+	// SGEMM reaches on an H100 PCIe (51 TFLOP/s fp32 peak without tensor
+	// cores); the simple tiled kernel of cuda/kernels reaches less.
+	Compute float64
 	// LaunchLatency is the time from the host's submission of an operation
 	// to the earliest moment the device can start it. It is hidden when the
 	// stream is still busy with earlier work.
@@ -55,14 +61,15 @@ type Timing struct {
 	CopyEngines int
 }
 
-// DefaultTiming returns the default model: an H100 PCIe (2.0 TB/s HBM2e) on
-// a PCIe Gen5 x16 link (50 GB/s each way), 2 copy engines, 3 µs launch
-// latency.
+// DefaultTiming returns the default model: an H100 PCIe (2.0 TB/s HBM2e,
+// 50 TFLOP/s effective fp32) on a PCIe Gen5 x16 link (50 GB/s each way), 2
+// copy engines, 3 µs launch latency.
 func DefaultTiming() Timing {
 	return Timing{
 		HtoD:          50e9,
 		DtoH:          50e9,
 		Memory:        2.0e12,
+		Compute:       50e12,
 		LaunchLatency: 3 * time.Microsecond,
 		CopyEngines:   2,
 	}
@@ -81,14 +88,17 @@ func (t Timing) withDefaults() Timing {
 	if t.Memory == 0 {
 		t.Memory = def.Memory
 	}
+	if t.Compute == 0 {
+		t.Compute = def.Compute
+	}
 	if t.CopyEngines == 0 {
 		t.CopyEngines = def.CopyEngines
 	}
 	if t.LaunchLatency == 0 {
 		t.LaunchLatency = def.LaunchLatency
 	}
-	if t.HtoD < 0 || t.DtoH < 0 || t.Memory < 0 || math.IsNaN(t.HtoD+t.DtoH+t.Memory) || math.IsInf(t.HtoD+t.DtoH+t.Memory, 0) {
-		panic("sim: Timing bandwidths must be positive and finite")
+	if sum := t.HtoD + t.DtoH + t.Memory + t.Compute; t.HtoD < 0 || t.DtoH < 0 || t.Memory < 0 || t.Compute < 0 || math.IsNaN(sum) || math.IsInf(sum, 0) {
+		panic("sim: Timing bandwidths and rates must be positive and finite")
 	}
 	if t.CopyEngines < 1 || t.CopyEngines > 2 {
 		panic("sim: Timing.CopyEngines must be 1 or 2")

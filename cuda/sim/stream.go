@@ -7,6 +7,7 @@ import (
 
 	"github.com/coawait/coawait/cuda"
 	"github.com/coawait/coawait/cuda/internal/kit"
+	"github.com/coawait/coawait/cuda/kernels"
 )
 
 // Stream is a simulated stream: an in-order queue served by one goroutine
@@ -225,7 +226,7 @@ func (s *Stream) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args ...cuda.Arg) 
 	if err := kit.CheckArgs(op, kk.def.Spec, args); err != nil {
 		return err
 	}
-	c := &Call{Config: cfg, Args: append([]cuda.Arg(nil), args...), op: op, spec: &kk.def.Spec}
+	var mem [][]byte
 	for i, a := range args {
 		if a.Kind() != cuda.ParamPtr || a.Ptr() == 0 {
 			continue
@@ -234,11 +235,12 @@ func (s *Stream) Launch(k cuda.Kernel, cfg cuda.LaunchConfig, args ...cuda.Arg) 
 		if al == nil {
 			return d.pointerError(op, fmt.Sprintf("argument %d%s", i, paramName(kk.def.Spec, i)), a.Ptr())
 		}
-		if c.mem == nil {
-			c.mem = make([][]byte, len(args))
+		if mem == nil {
+			mem = make([][]byte, len(args))
 		}
-		c.mem[i] = al.mem[uintptr(a.Ptr())-al.base:]
+		mem[i] = al.mem[uintptr(a.Ptr())-al.base:]
 	}
+	c := kernels.NewCall(op, &kk.def.Spec, cfg, append([]cuda.Arg(nil), args...), mem)
 	if kk.def.Check != nil {
 		if err := kk.def.Check(c); err != nil {
 			return asInvalid(op, err)
