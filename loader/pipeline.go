@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coawait/coawait/async"
@@ -165,17 +166,9 @@ func (l *Loader) order(e int) []int {
 
 // takeHost takes a free host buffer, waiting for one if needed.
 func (l *Loader) takeHost(ctx context.Context) (*hostSlot, error) {
-	var h *hostSlot
-	select {
-	case h = <-l.freeHosts:
-	default:
-		start := time.Now()
-		select {
-		case h = <-l.freeHosts:
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
-		}
-		l.st.bufferWait.Add(int64(time.Since(start)))
+	h, err := take(ctx, l.freeHosts, &l.st.bufferWait)
+	if err != nil {
+		return nil, err
 	}
 	l.mu.Lock()
 	h.busy = true
@@ -195,17 +188,9 @@ func (l *Loader) putHost(h *hostSlot) {
 
 // takeSlot takes a free device slot, waiting for one if needed.
 func (l *Loader) takeSlot(ctx context.Context) (*slot, error) {
-	var sl *slot
-	select {
-	case sl = <-l.freeSlots:
-	default:
-		start := time.Now()
-		select {
-		case sl = <-l.freeSlots:
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
-		}
-		l.st.slotWait.Add(int64(time.Since(start)))
+	sl, err := take(ctx, l.freeSlots, &l.st.slotWait)
+	if err != nil {
+		return nil, err
 	}
 	l.mu.Lock()
 	sl.state = slotStaged
@@ -327,5 +312,24 @@ func (l *Loader) reclaim() {
 			h.busy = false
 			l.freeHosts <- h
 		}
+	}
+}
+
+// take receives from free, adding the time it had to wait, if any, to
+// wait; a done ctx ends the wait with its cause.
+func take[T any](ctx context.Context, free <-chan T, wait *atomic.Int64) (T, error) {
+	select {
+	case v := <-free:
+		return v, nil
+	default:
+	}
+	start := time.Now()
+	select {
+	case v := <-free:
+		wait.Add(int64(time.Since(start)))
+		return v, nil
+	case <-ctx.Done():
+		var zero T
+		return zero, context.Cause(ctx)
 	}
 }

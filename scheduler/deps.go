@@ -85,10 +85,5 @@ func (l *lane) dropLocked(c *opCore) {
 	copy(l.q[l.head+1:i+1], l.q[l.head:i])
 	l.q[l.head] = nil
 	l.head++
-	if l.head == len(l.q) {
-		l.q, l.head = l.q[:0], 0
-		l.first.Store(nil)
-	} else {
-		l.first.Store(l.q[l.head])
-	}
+	l.publishHeadLocked()
 }

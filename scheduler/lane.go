@@ -111,3 +111,15 @@ func (s *Scheduler) lanesEmpty() bool {
 	}
 	return true
 }
+
+// publishHeadLocked stores the lane's new oldest pending operation for the
+// loop's lock-free look, after operations were taken off the head of l.q;
+// an emptied queue is reset to reuse its array. The caller holds l.mu.
+func (l *lane) publishHeadLocked() {
+	if l.head == len(l.q) {
+		l.q, l.head = l.q[:0], 0
+		l.first.Store(nil)
+	} else {
+		l.first.Store(l.q[l.head])
+	}
+}

@@ -131,12 +131,7 @@ func (s *Scheduler) pollLane(l *lane) int {
 		l.q[l.head] = nil
 		l.head++
 	}
-	if l.head == len(l.q) {
-		l.q, l.head = l.q[:0], 0
-		l.first.Store(nil)
-	} else {
-		l.first.Store(l.q[l.head])
-	}
+	l.publishHeadLocked()
 	l.idle = append(l.idle, evs...)
 	l.mu.Unlock()
 	clear(batch)

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/coawait/coawait/cuda"
@@ -50,25 +51,15 @@ func (d *Device) Alloc(size int) (cuda.DevicePtr, error) {
 	if d.isClosed {
 		return 0, d.closedError(op)
 	}
-	i, _ := slices.BinarySearchFunc(d.allocs, a.base, func(x *alloc, b uintptr) int { return cmpUintptr(x.base, b) })
+	i, _ := slices.BinarySearchFunc(d.allocs, a.base, func(x *alloc, b uintptr) int { return cmp.Compare(x.base, b) })
 	d.allocs = slices.Insert(d.allocs, i, a)
 	return cuda.DevicePtr(a.base), nil
-}
-
-func cmpUintptr(a, b uintptr) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // find returns the live allocation containing p and its index, or nil.
 // d.mu must be held.
 func (d *Device) findLocked(p cuda.DevicePtr) (int, *alloc) {
-	i, found := slices.BinarySearchFunc(d.allocs, uintptr(p), func(x *alloc, b uintptr) int { return cmpUintptr(x.base, b) })
+	i, found := slices.BinarySearchFunc(d.allocs, uintptr(p), func(x *alloc, b uintptr) int { return cmp.Compare(x.base, b) })
 	if found {
 		return i, d.allocs[i]
 	}

@@ -1,6 +1,7 @@
 package kit
 
 import (
+	"cmp"
 	"slices"
 	"sync/atomic"
 
@@ -34,21 +35,11 @@ type tick struct{ id, epoch uint64 }
 
 // get returns the epoch of queue id in c, or 0.
 func (c clock) get(id uint64) uint64 {
-	i, found := slices.BinarySearchFunc(c, id, func(t tick, id uint64) int { return cmpU64(t.id, id) })
+	i, found := slices.BinarySearchFunc(c, id, func(t tick, id uint64) int { return cmp.Compare(t.id, id) })
 	if !found {
 		return 0
 	}
 	return c[i].epoch
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 var queueIDs atomic.Uint64
@@ -89,7 +80,7 @@ func (q *Queue) Wait(m Mark) {
 		if t.id == q.id {
 			return // a queue is always ordered after itself
 		}
-		if i, found := slices.BinarySearchFunc(next, t.id, func(x tick, id uint64) int { return cmpU64(x.id, id) }); found {
+		if i, found := slices.BinarySearchFunc(next, t.id, func(x tick, id uint64) int { return cmp.Compare(x.id, id) }); found {
 			next[i].epoch = max(next[i].epoch, t.epoch)
 		} else {
 			next = slices.Insert(next, i, t)
