@@ -7,7 +7,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +17,6 @@ import (
 	"github.com/coawait/coawait/cuda"
 	"github.com/coawait/coawait/cuda/kernels"
 	"github.com/coawait/coawait/cuda/sim"
-	"github.com/coawait/coawait/scheduler"
 )
 
 // The model: 784 inputs, one hidden layer, 10 classes; batches of float32.
@@ -45,7 +43,7 @@ var cards = []card{
 }
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "08-predicting-a-pipeline:", err)
 		os.Exit(1)
 	}
@@ -106,65 +104,72 @@ func withDefaults(t sim.Timing) sim.Timing {
 	return dev.Config().Timing
 }
 
-// simulate runs the steps on a device modeled on c, in Modeled mode: each
-// operation takes its modeled time, and the Go bodies compute. With
-// overlap, batch i+1 is uploaded while step i computes; without, each
-// upload waits for the step before. It returns the device time from the
-// first upload to the last kernel. Under testing/synctest (as in the
-// test) the modeled time passes exactly and at once; elsewhere it passes
-// on the host's clock, which adds the host's own delays.
-func simulate(ctx context.Context, c card, overlap bool) (time.Duration, error) {
-	dev := sim.New(sim.Config{Mode: sim.Modeled, Timing: c.timing})
+// simulate runs the steps on a device modeled on c, in Instant mode: the
+// Go bodies compute, nothing waits, and every timestamp is the model's,
+// whatever the host's speed. With overlap, batch i+1 is uploaded while
+// step i computes; without, each upload waits for the step before. It
+// returns the device time from the first upload to the end of the last
+// step.
+//
+// It drives streams and events directly, so that every dependency is a
+// wait on the device: the scheduler skips the wait for a dependency that
+// has already completed, which is right on a GPU, but in Instant mode
+// (where the host's clock stands at zero) the model could then start the
+// copy before the work it depended on.
+func simulate(c card, overlap bool) (time.Duration, error) {
+	dev := sim.New(sim.Config{Timing: c.timing})
 	defer dev.Close()
 	ks, err := kernels.Bind(dev)
 	if err != nil {
 		return 0, err
 	}
-	s, err := scheduler.New(dev, scheduler.WithSpans(steps*20))
-	if err != nil {
-		return 0, err
-	}
-	defer s.Close()
 	m, host, err := allocate(dev)
 	if err != nil {
 		return 0, err
 	}
-	var last [steps]*scheduler.Op[struct{}] // each step's last kernel
+	copyIn, err1 := dev.NewStream(0)
+	compute, err2 := dev.NewStream(0)
+	start, err3 := dev.NewEvent(0)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return 0, err
+	}
+	var uploaded, stepped [steps]cuda.Event
 	for i := range steps {
-		k := i % 2
-		var deps []scheduler.OpOption
-		if !overlap && i > 0 {
-			deps = append(deps, scheduler.After(last[i-1]))
-		}
-		if i >= 2 { // slot k is free once step i-2 has used it
-			deps = append(deps, scheduler.After(last[i-2]))
-		}
-		x := s.CopyHtoD(m.x[k], 0, host[k], 0, 4*batch*in, deps...)
-		labels := s.CopyHtoD(m.labels[k], 0, host[k], 4*batch*in, 4*batch, deps...)
-		ls, err := m.stepLaunches(k)
-		if err != nil {
+		if uploaded[i], err = dev.NewEvent(0); err != nil {
 			return 0, err
 		}
-		prev := scheduler.After(x, labels)
+		if stepped[i], err = dev.NewEvent(0); err != nil {
+			return 0, err
+		}
+	}
+	var errs []error
+	try := func(err error) { errs = append(errs, err) }
+	try(copyIn.RecordEvent(start))
+	for i := range steps {
+		k := i % 2
+		if !overlap && i > 0 {
+			try(copyIn.WaitEvent(stepped[i-1])) // step by step
+		}
+		if i >= 2 {
+			try(copyIn.WaitEvent(stepped[i-2])) // slot k is free once step i-2 is done
+		}
+		try(copyIn.CopyHtoD(m.x[k], 0, host[k], 0, 4*batch*in))
+		try(copyIn.CopyHtoD(m.labels[k], 0, host[k], 4*batch*in, 4*batch))
+		try(copyIn.RecordEvent(uploaded[i]))
+
+		try(compute.WaitEvent(uploaded[i]))
+		ls, err := m.stepLaunches(k)
+		try(err)
 		for _, l := range ls {
-			last[i] = s.Launch(ks.Kernel(l), l.Config, l.Args, prev)
-			prev = scheduler.After(last[i])
+			try(ks.On(compute, l))
 		}
+		try(compute.RecordEvent(stepped[i]))
 	}
-	if _, err := last[steps-1].Await(ctx); err != nil {
+	try(dev.Synchronize())
+	if err := errors.Join(errs...); err != nil {
 		return 0, err
 	}
-	if err := s.Close(); err != nil && !errors.Is(err, scheduler.ErrClosed) {
-		return 0, err
-	}
-	var first, end time.Duration = -1, 0
-	for _, sp := range s.Spans() {
-		if sp.Timed && (first < 0 || sp.DeviceStart < first) {
-			first = sp.DeviceStart
-		}
-		end = max(end, sp.DeviceEnd)
-	}
-	return end - first, nil
+	return dev.ElapsedTime(start, stepped[steps-1])
 }
 
 // allocate makes the model's device memory (zeros: the weights do not
@@ -200,32 +205,58 @@ func allocate(dev cuda.Device) (*mlp, [2]*cuda.HostBuffer, error) {
 	return m, host, err
 }
 
-func run(ctx context.Context, out io.Writer) error {
+// A prediction is what the model says about one card: one step's upload
+// and compute from the arithmetic (predictStep), and the steps simulated
+// step by step and overlapped.
+type prediction struct {
+	card               card
+	upload, compute    time.Duration
+	serial, overlapped time.Duration
+}
+
+// predict simulates the steps on every card.
+func predict() ([]prediction, error) {
+	var m mlp
+	ls, err := m.stepLaunches(0) // null pointers: only the sizes count
+	if err != nil {
+		return nil, err
+	}
+	var ps []prediction
+	for _, c := range cards {
+		p := prediction{card: c}
+		p.upload, p.compute = predictStep(withDefaults(c.timing), ls)
+		if p.serial, err = simulate(c, false); err != nil {
+			return nil, err
+		}
+		if p.overlapped, err = simulate(c, true); err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
+
+// report prints the predictions as a table.
+func report(out io.Writer, ps []prediction) error {
 	fmt.Fprintf(out, "MLP %d-%d-%d, batch %d, %d steps; times from the simulator's timing model\n\n",
 		in, hidden, classes, batch, steps)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "card\tupload/step\tcompute/step\tbound by\tstep by step\toverlapped\tspeed-up\t")
-	for _, c := range cards {
-		var m mlp
-		ls, err := m.stepLaunches(0) // null pointers: only the sizes count
-		if err != nil {
-			return err
-		}
-		upload, compute := predictStep(withDefaults(c.timing), ls)
-		serial, err := simulate(ctx, c, false)
-		if err != nil {
-			return err
-		}
-		overlapped, err := simulate(ctx, c, true)
-		if err != nil {
-			return err
-		}
+	for _, p := range ps {
 		bound := "the link"
-		if compute > upload {
+		if p.compute > p.upload {
 			bound = "compute"
 		}
-		fmt.Fprintf(tw, "%s\t%v\t%v\t%s\t%v\t%v\t%.2fx\t\n", c.name, upload, compute, bound,
-			serial, overlapped, float64(serial)/float64(overlapped))
+		fmt.Fprintf(tw, "%s\t%v\t%v\t%s\t%v\t%v\t%.2fx\t\n", p.card.name, p.upload, p.compute, bound,
+			p.serial, p.overlapped, float64(p.serial)/float64(p.overlapped))
 	}
 	return tw.Flush()
+}
+
+func run(out io.Writer) error {
+	ps, err := predict()
+	if err != nil {
+		return err
+	}
+	return report(out, ps)
 }
