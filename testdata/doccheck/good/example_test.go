@@ -1,0 +1,8 @@
+package good_test
+
+import "fmt"
+
+func Example() {
+	fmt.Println("good")
+	// Output: good
+}

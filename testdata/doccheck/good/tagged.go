@@ -1,0 +1,6 @@
+//go:build cuda
+
+package good
+
+// Tagged is documented.
+func Tagged() {}
