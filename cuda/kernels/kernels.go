@@ -161,7 +161,7 @@ var sources embed.FS
 
 // PTXModule is one module's PTX text, for a real backend to load.
 type PTXModule struct {
-	Name string // the module name that Device.Kernel looks kernels up by
+	Name string // the module name that cuda.Device.Kernel looks kernels up by
 	PTX  []byte // PTX text for compute_80, no trailing NUL; shared, do not modify
 }
 

@@ -241,7 +241,8 @@ func (d *Device) waitMark(op string, m *mark) error {
 // started never run, and everything waiting for them (events, Synchronize,
 // host functions) gets an error matching cuda.ErrClosed. Close waits until
 // every stream goroutine has exited, then frees all device memory and makes
-// host buffers unusable (ErrClosed). Closing twice returns ErrClosed.
+// host buffers unusable (their use fails with cuda.ErrClosed). Closing
+// twice returns an error matching cuda.ErrClosed.
 func (d *Device) Close() error {
 	d.mu.Lock()
 	if d.isClosed {
