@@ -81,6 +81,20 @@ func TestDocCheckFindsWhatIsMissing(t *testing.T) {
 	if ok, err := hasExample("testdata/doccheck/good"); err != nil || !ok {
 		t.Errorf("hasExample(good) = %v, %v; want true, nil", ok, err)
 	}
+	got, err = undocumented("testdata/doccheck/tagonly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{
+		"testdata/doccheck/tagonly: func OnlyOnAGPU (build tags cuda)",
+		"testdata/doccheck/tagonly: package tagonly has no package doc (build tags cuda)",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("undocumented(tagonly) =\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+	}
+	if dirs, err := packageDirs("testdata/doccheck"); err != nil || !slices.Contains(dirs, "testdata/doccheck/tagonly") {
+		t.Errorf("packageDirs(testdata/doccheck) = %q, %v; want it to include the package built only with -tags cuda", dirs, err)
+	}
 	got, err = undocumented("testdata/doccheck/good")
 	if err != nil {
 		t.Fatal(err)
@@ -108,14 +122,34 @@ func packageDirs(root string) ([]string, error) {
 				return filepath.SkipDir // another module
 			}
 		}
-		pkg, err := build.ImportDir(p, 0)
-		if err != nil || pkg.Name == "main" || len(pkg.GoFiles)+len(pkg.CgoFiles) == 0 {
+		pkg, err := importAny(p)
+		if err != nil || pkg.Name == "main" {
 			return nil // no package here, or a command
 		}
 		dirs = append(dirs, p)
 		return nil
 	})
 	return dirs, err
+}
+
+// importAny returns the package in dir under the first configuration of
+// buildTags that has Go files there, so that a package built only with
+// -tags cuda is checked too.
+func importAny(dir string) (*build.Package, error) {
+	var first error
+	for _, tags := range buildTags {
+		ctxt := build.Default
+		ctxt.BuildTags = tags
+		ctxt.CgoEnabled = true
+		pkg, err := ctxt.ImportDir(dir, 0)
+		if err == nil {
+			return pkg, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return nil, first
 }
 
 // undocumented returns, sorted, what lacks a doc comment in the package in
@@ -174,7 +208,7 @@ var codeBlock = regexp.MustCompile(`(?m)^[ \t]+\S`)
 // test runs it), or, where no example can be deterministic, a code block
 // in its package doc.
 func hasExample(dir string) (bool, error) {
-	pkg, err := build.ImportDir(dir, 0)
+	pkg, err := importAny(dir)
 	if err != nil {
 		return false, err
 	}

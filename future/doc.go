@@ -34,8 +34,9 @@
 // than the park. Builds with the race detector or a sanitizer, with the
 // build tag coawait_nolinkname, or with a Go release newer than the ones
 // this version was checked against park on a sync.Cond instead, which the
-// block profile records, at some 1.2 to 1.3 times the cost of a channel
-// hand-off. Other waiters wait on the future's Done channel.
+// block profile records, at a little more than the cost of a channel
+// hand-off (BenchmarkResolveWake in the benchmark report,
+// docs/benchmarks.md). Other waiters wait on the future's Done channel.
 //
 // # Continuations and where they run
 //
