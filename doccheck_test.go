@@ -24,7 +24,8 @@ var buildTags = [][]string{nil, {"cuda"}, {"coawait_nolinkname"}}
 // TestEveryExportedNameIsDocumented fails listing each exported type,
 // function, method of an exported type, constant and variable of the
 // module's packages (not internal ones, not commands) that has no doc
-// comment, and each such package without a package doc.
+// comment, each such package without a package doc or an example, and
+// each doc link ([Name]) in those comments that names nothing.
 func TestEveryExportedNameIsDocumented(t *testing.T) {
 	dirs, err := packageDirs(".")
 	if err != nil {
@@ -48,7 +49,7 @@ func TestEveryExportedNameIsDocumented(t *testing.T) {
 		}
 	}
 	if len(missing) > 0 {
-		t.Errorf("%d exported names or packages lack a doc comment:\n\t%s",
+		t.Errorf("%d doc comments are missing, or name what does not exist:\n\t%s",
 			len(missing), strings.Join(missing, "\n\t"))
 	}
 }
@@ -64,6 +65,8 @@ func TestDocCheckFindsWhatIsMissing(t *testing.T) {
 		"testdata/doccheck/bad: package bad has no package doc",
 		"testdata/doccheck/bad: const Bare",
 		"testdata/doccheck/bad: const GroupB",
+		"testdata/doccheck/bad: func Linked: doc link [Nowhere] names nothing",
+		"testdata/doccheck/bad: func Linked: doc link [Thing.Gone] names nothing",
 		"testdata/doccheck/bad: func NewThing",
 		"testdata/doccheck/bad: func Plain",
 		"testdata/doccheck/bad: func Tagged (build tags cuda)",
@@ -158,6 +161,10 @@ func importAny(dir string) (*build.Package, error) {
 func undocumented(dir string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
+	type linkMsg struct{ msg, subject string }
+	var linkOrder []linkMsg
+	broken := map[string]int{} // link message → builds in which it is broken
+	builds := map[string]int{} // subject → builds in which its doc exists
 	for _, tags := range buildTags {
 		ctxt := build.Default
 		ctxt.BuildTags = tags
@@ -185,7 +192,17 @@ func undocumented(dir string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, what := range missingIn(p) {
+		missing, subjects := missingIn(p)
+		for _, what := range subjects {
+			builds[what]++
+		}
+		for _, what := range missing {
+			if subject, _, ok := strings.Cut(what, ": doc link "); ok {
+				if broken[what]++; broken[what] == 1 {
+					linkOrder = append(linkOrder, linkMsg{what, subject})
+				}
+				continue
+			}
 			if seen[what] {
 				continue
 			}
@@ -194,6 +211,14 @@ func undocumented(dir string) ([]string, error) {
 				what += " (build tags " + strings.Join(tags, ",") + ")"
 			}
 			out = append(out, filepath.ToSlash(dir)+": "+what)
+		}
+	}
+	// A link is broken if it names nothing in every build whose doc has
+	// it: a link to a name declared only with -tags cuda, from a comment
+	// that every build has, finds it in that build.
+	for _, l := range linkOrder {
+		if broken[l.msg] == builds[l.subject] {
+			out = append(out, filepath.ToSlash(dir)+": "+l.msg)
 		}
 	}
 	slices.Sort(out)
@@ -240,15 +265,51 @@ func hasExample(dir string) (bool, error) {
 	return false, nil
 }
 
-// missingIn lists what lacks a doc comment in one build of a package.
-func missingIn(p *doc.Package) []string {
+// linkLike matches what a doc link looks like once printed as text: an
+// unresolved link keeps its brackets, a resolved one loses them.
+var linkLike = regexp.MustCompile(`\[(\*?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)\]`)
+
+// brokenLinks returns the doc links of text, such as [Close], that name
+// nothing go doc can find, so that they show as plain bracketed words.
+// Indexing such as m[k] is not a link; the check only looks at brackets
+// after a space or at the start of a line, and at names that start with
+// an upper-case letter or hold a dot.
+func brokenLinks(p *doc.Package, text string) []string {
+	var out []string
+	printed := string(p.Text(text))
+	for _, m := range linkLike.FindAllStringSubmatchIndex(printed, -1) {
+		if m[0] > 0 && !strings.ContainsRune(" \t\n(", rune(printed[m[0]-1])) {
+			continue
+		}
+		name := printed[m[2]:m[3]]
+		if c := strings.TrimPrefix(name, "*")[0]; !(c >= 'A' && c <= 'Z') && !strings.Contains(name, ".") {
+			continue
+		}
+		out = append(out, "["+name+"]")
+	}
+	return out
+}
+
+// missingIn lists what lacks a doc comment in one build of a package, and
+// the doc links that name nothing in that build ("subject: doc link
+// [Name] names nothing"); subjects are the comments whose links it
+// checked.
+func missingIn(p *doc.Package) (missing, subjects []string) {
 	var out []string
 	if strings.TrimSpace(p.Doc) == "" {
 		out = append(out, "package "+p.Name+" has no package doc")
 	}
+	links := func(what, text string) {
+		subjects = append(subjects, what)
+		for _, l := range brokenLinks(p, text) {
+			out = append(out, what+": doc link "+l+" names nothing")
+		}
+	}
+	links("package "+p.Name, p.Doc)
 	values := func(kind string, vs []*doc.Value) {
 		for _, v := range vs {
 			if v.Doc != "" {
+				links(kind+" "+strings.Join(v.Names, ", "), v.Doc)
 				continue // the group's comment covers every name in it
 			}
 			for _, spec := range v.Decl.Specs {
@@ -266,15 +327,15 @@ func missingIn(p *doc.Package) []string {
 	}
 	funcs := func(fs []*doc.Func) {
 		for _, f := range fs {
-			if f.Doc != "" {
-				continue
-			}
+			what := "func " + f.Name
 			if f.Recv != "" {
 				recv, _, _ := strings.Cut(strings.TrimLeft(f.Recv, "*"), "[")
-				out = append(out, "method "+recv+"."+f.Name)
-			} else {
-				out = append(out, "func "+f.Name)
+				what = "method " + recv + "." + f.Name
 			}
+			if f.Doc == "" {
+				out = append(out, what)
+			}
+			links(what, f.Doc)
 		}
 	}
 	values("const", p.Consts)
@@ -284,10 +345,11 @@ func missingIn(p *doc.Package) []string {
 		if t.Doc == "" {
 			out = append(out, "type "+t.Name)
 		}
+		links("type "+t.Name, t.Doc)
 		values("const", t.Consts)
 		values("var", t.Vars)
 		funcs(t.Funcs)
 		funcs(t.Methods)
 	}
-	return out
+	return out, subjects
 }

@@ -85,7 +85,7 @@
 //
 // # Goroutines
 //
-// A Scheduler owns two goroutines, the loop and the dispatcher; [Close]
+// A Scheduler owns two goroutines, the loop and the dispatcher; [Scheduler.Close]
 // ends both. Close drains: it refuses new work, waits until every
 // submitted operation has settled (completed or failed), releases the
 // scheduler's streams, events and the memory [Scheduler.Alloc] allocated,

@@ -25,3 +25,7 @@ type hidden struct{}
 
 // Exported is a method of an unexported type: go doc does not show it.
 func (hidden) Exported() {}
+
+// Linked points at [Nowhere] and at [Thing.Gone], which do not exist, and
+// at [Thing] and [Thing.Do], which do.
+func Linked() {}

@@ -24,3 +24,7 @@ func NewThing() *Thing[int] { return nil }
 
 // Do is documented.
 func (*Thing[T]) Do() {}
+
+// Linked points at [Thing], [Thing.Do], [NewThing], [fmt.Println] and
+// [*Thing]; m[k] and a[Bare] are indexing, not links.
+func Linked() {}
