@@ -243,3 +243,13 @@ func (c *Checkpoint) Resume(want Shape) error {
 	}
 	return nil
 }
+
+// Fresh returns the checkpoint a new run starts from: the parameters of
+// NewLayout(s).Init(seed), zero momentum, epoch 0.
+func Fresh(s Shape, seed uint64, h Hyper) (*Checkpoint, error) {
+	l, err := NewLayout(s)
+	if err != nil {
+		return nil, err
+	}
+	return &Checkpoint{Shape: s, Params: l.Init(seed), Velocity: make([]float32, l.Len), Seed: seed, Hyper: h}, nil
+}

@@ -4,21 +4,22 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // Samples is random access to labelled samples, what the plain reference
-// loop reads. Implementations must be safe for concurrent use if they are
-// shared with a loader.
+// loop reads. Its method set is that of loader.Dataset, so one data set
+// serves both trainers.
 type Samples interface {
 	// Len is the number of samples.
 	Len() int
-	// Sample writes the features of sample i (0 <= i < Len) into x, whose
-	// length is the model's input size, and returns its label.
-	Sample(i int, x []float32) (label int32, err error)
+	// Shape is the number of features and labels of every sample: the
+	// model's input size, and 1.
+	Shape() (features, labels int)
+	// Decode writes sample i (0 <= i < Len) into features and labels.
+	Decode(i int, features []float32, labels []int32) error
 }
 
 // Reference trains the model on the host with gonum's BLAS, one batch after
@@ -223,18 +224,12 @@ func (t Totals) ErrorRate() float64 {
 	return 1 - float64(t.Correct)/float64(t.Samples)
 }
 
-// Order returns the order in which epoch visits n samples: a permutation
-// drawn from seed and epoch, the same on every platform.
-func Order(n int, seed uint64, epoch int) []int {
-	return rand.New(rand.NewPCG(seed, uint64(epoch))).Perm(n)
-}
-
-// Epoch trains one epoch over data, read in Order(data.Len(), seed, epoch)
-// in batches (the last one may be short), loading each batch and then
-// computing on it, one after the other. It stops with ctx's error between
-// batches.
-func (r *Reference) Epoch(ctx context.Context, data Samples, seed uint64, epoch int) (Totals, error) {
-	return r.pass(ctx, data, Order(data.Len(), seed, epoch), true)
+// Epoch trains one epoch over data, read in order (a permutation of the
+// sample indices, such as loader.Order's) in batches (the last one may be
+// short), loading each batch and then computing on it, one after the
+// other. It stops with ctx's error between batches.
+func (r *Reference) Epoch(ctx context.Context, data Samples, order []int) (Totals, error) {
+	return r.pass(ctx, data, order, true)
 }
 
 // Test evaluates every sample of data in index order.
@@ -249,17 +244,18 @@ func (r *Reference) Test(ctx context.Context, data Samples) (Totals, error) {
 func (r *Reference) pass(ctx context.Context, data Samples, order []int, train bool) (Totals, error) {
 	var t Totals
 	in := r.l.In
+	if f, lb := data.Shape(); f != in || lb != 1 {
+		return t, fmt.Errorf("mlp: samples of %d features and %d labels for a %s model; want %d and 1", f, lb, r.l.Shape, in)
+	}
 	for start := 0; start < len(order); start += r.batch {
 		if err := ctx.Err(); err != nil {
 			return t, err
 		}
 		n := min(r.batch, len(order)-start)
 		for k, idx := range order[start : start+n] {
-			y, err := data.Sample(idx, r.x[k*in:(k+1)*in])
-			if err != nil {
+			if err := data.Decode(idx, r.x[k*in:(k+1)*in], r.y[k:k+1]); err != nil {
 				return t, fmt.Errorf("mlp: sample %d: %w", idx, err)
 			}
-			r.y[k] = y
 		}
 		step := r.Evaluate
 		if train {

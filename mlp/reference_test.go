@@ -152,16 +152,18 @@ func newBlobs(in, out, n int, seed uint64) *blobs {
 
 func (b *blobs) Len() int { return b.n }
 
-func (b *blobs) Sample(i int, x []float32) (int32, error) {
+func (b *blobs) Shape() (int, int) { return b.in, 1 }
+
+func (b *blobs) Decode(i int, x []float32, y []int32) error {
 	if i == b.fail {
-		return 0, errors.New("disk on fire")
+		return errors.New("disk on fire")
 	}
 	rng := rand.New(rand.NewPCG(b.seed, uint64(i)+2))
-	y := i % b.out
 	for k := range x {
-		x[k] = b.centers[y][k] + 0.7*float32(rng.NormFloat64())
+		x[k] = b.centers[i%b.out][k] + 0.7*float32(rng.NormFloat64())
 	}
-	return int32(y), nil
+	y[0] = int32(i % b.out)
+	return nil
 }
 
 func TestReferenceLearns(t *testing.T) {
@@ -175,7 +177,7 @@ func TestReferenceLearns(t *testing.T) {
 	}
 	var last Totals
 	for e := range 3 {
-		if last, err = r.Epoch(ctx, data, 9, e); err != nil {
+		if last, err = r.Epoch(ctx, data, perm(500, e)); err != nil {
 			t.Fatal(err)
 		}
 		if last.Samples != 500 {
@@ -206,12 +208,12 @@ func TestReferenceErrors(t *testing.T) {
 	}
 	data := newBlobs(3, 2, 10, 1)
 	data.fail = 7
-	if _, err := r.Epoch(ctx, data, 1, 0); err == nil || !containsAll(err.Error(), "sample 7", "disk on fire") {
+	if _, err := r.Epoch(ctx, data, perm(10, 0)); err == nil || !containsAll(err.Error(), "sample 7", "disk on fire") {
 		t.Errorf("Epoch with a failing sample: %v", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := r.Epoch(cctx, newBlobs(3, 2, 10, 1), 1, 0); !errors.Is(err, context.Canceled) {
+	if _, err := r.Epoch(cctx, newBlobs(3, 2, 10, 1), perm(10, 0)); !errors.Is(err, context.Canceled) {
 		t.Errorf("Epoch with a cancelled context: %v", err)
 	}
 }
@@ -225,16 +227,12 @@ func containsAll(s string, subs ...string) bool {
 	return true
 }
 
-func TestOrder(t *testing.T) {
-	a, b, c := Order(100, 1, 0), Order(100, 1, 0), Order(100, 1, 1)
-	if !slices.Equal(a, b) || slices.Equal(a, c) {
-		t.Fatal("Order is not a function of seed and epoch")
-	}
-	s := slices.Clone(a)
-	slices.Sort(s)
-	for i, v := range s {
-		if v != i {
-			t.Fatal("Order is not a permutation")
-		}
+func perm(n, epoch int) []int { return rand.New(rand.NewPCG(9, uint64(epoch))).Perm(n) }
+
+func TestReferenceWrongShape(t *testing.T) {
+	l, _ := NewLayout(Shape{In: 4, Hidden: 2, Out: 2})
+	r := NewReference(l, DefaultHyper(), l.Init(1), nil, 4)
+	if _, err := r.Test(context.Background(), newBlobs(3, 2, 10, 1)); err == nil {
+		t.Fatal("3 features for a model of 4 inputs accepted")
 	}
 }
