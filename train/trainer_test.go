@@ -67,7 +67,7 @@ func newRig(t testing.TB, cfg sim.Config) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
+		if err := s.Close(); err != nil && !errors.Is(err, scheduler.ErrClosed) {
 			t.Error(err)
 		}
 		if err := dev.Close(); err != nil {
