@@ -23,8 +23,11 @@ type Stats struct {
 	// Wall is the host's wall time of the pass.
 	Wall time.Duration
 	// Device is the device time of the steps, from timing events: the
-	// timing model's clock on cuda/sim (the modeled GPU time).
-	Device time.Duration
+	// timing model's clock on cuda/sim (the modeled GPU time). DeviceBusy
+	// is the part of it from each batch's arrival to the end of its step:
+	// Device less the time the compute stream was idle, waiting for its
+	// batch or for the host to submit work.
+	Device, DeviceBusy time.Duration
 	// Compute is the time of the steps and ComputeWait the part of it that
 	// the compute stream spent waiting for its batch's host-to-device
 	// copy (the stall). Both are measured between events of the compute

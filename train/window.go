@@ -179,7 +179,12 @@ func (t *Trainer) collect(ctx context.Context, w *window, s *Stats) error {
 		if err != nil {
 			return fmt.Errorf("train: timing a step: %w", err)
 		}
+		busy, err := t.dev.ElapsedTime(w.ready[i], w.end[i])
+		if err != nil {
+			return fmt.Errorf("train: timing a step: %w", err)
+		}
 		s.Device += d
+		s.DeviceBusy += busy
 		prev = w.end[i]
 	}
 	w.rows = w.rows[:0]

@@ -1,0 +1,110 @@
+package train
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coawait/coawait/cuda/sim"
+	"github.com/coawait/coawait/loader"
+	"github.com/coawait/coawait/mlp"
+	"github.com/coawait/coawait/mnist"
+)
+
+var mnistOnce = sync.OnceValues(func() (*mnist.Set, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	train, _, err := mnist.Load(ctx)
+	return train, err
+})
+
+// mnistHead returns the first n MNIST training digits, or skips b.
+func mnistHead(b *testing.B, n int) loader.Dataset {
+	set, err := mnistOnce()
+	if err != nil {
+		b.Skipf("MNIST files not available: %v", err)
+	}
+	return set.Subset(n)
+}
+
+const benchSamples = 12800 // 100 batches of 128
+
+// BenchmarkEpoch compares one epoch of the device trainer on the simulated
+// H100 (Modeled mode, as `coawait train` runs it) with the plain gonum loop
+// (mlp.Reference: load a batch, then compute on it; no futures, no
+// overlap) on the same MNIST digits, model and batch size, in the same
+// run. samples/s is the figure to compare; the device run also reports the
+// stall share at prefetch depth 2 (the share of the step time that the
+// compute stream waited for its batch's copy).
+//
+//	go test -run '^$' -bench Epoch -benchtime 3x ./train
+func BenchmarkEpoch(b *testing.B) {
+	for _, hidden := range []int{100, 300} {
+		shape := mlp.MNIST(hidden)
+		b.Run("sim/H="+strconv.Itoa(hidden), func(b *testing.B) {
+			data := mnistHead(b, benchSamples)
+			r := newRig(b, sim.Config{Mode: sim.Modeled})
+			tr := r.trainer(b, Config{Shape: shape, Hyper: mlp.DefaultHyper(), Batch: 128}, fresh(b, shape, 1))
+			ld := r.loader(b, data, 128, true, 1)
+			var st Stats
+			b.ResetTimer()
+			for range b.N {
+				s, err := tr.Train(context.Background(), ld, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				st.Compute += s.Compute
+				st.ComputeWait += s.ComputeWait
+			}
+			b.ReportMetric(float64(b.N*data.Len())/b.Elapsed().Seconds(), "samples/s")
+			b.ReportMetric(100*st.StallShare(), "stall%")
+		})
+		b.Run("gonum/H="+strconv.Itoa(hidden), func(b *testing.B) {
+			data := mnistHead(b, benchSamples)
+			l, _ := mlp.NewLayout(shape)
+			ref := mlp.NewReference(l, mlp.DefaultHyper(), l.Init(1), nil, 128)
+			b.ResetTimer()
+			for e := range b.N {
+				if _, err := ref.Epoch(context.Background(), data, loader.Order(data.Len(), 1, e)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*data.Len())/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
+
+// BenchmarkHeap trains 20 epochs of 2,000 digits and reports the live heap
+// after the first and after the last epoch (after a GC): the loader's and
+// the trainer's memory must not grow across epochs.
+//
+//	go test -run '^$' -bench Heap -benchtime 1x ./train
+func BenchmarkHeap(b *testing.B) {
+	data := mnistHead(b, 2000)
+	shape := mlp.MNIST(100)
+	for range b.N {
+		r := newRig(b, sim.Config{})
+		tr := r.trainer(b, Config{Shape: shape, Hyper: mlp.DefaultHyper(), Batch: 128}, fresh(b, shape, 1))
+		ld := r.loader(b, data, 128, true, 1)
+		var first, last runtime.MemStats
+		for e := range 20 {
+			if _, err := tr.Train(context.Background(), ld, nil); err != nil {
+				b.Fatal(err)
+			}
+			if e == 0 || e == 19 {
+				runtime.GC()
+				m := &last
+				if e == 0 {
+					m = &first
+				}
+				runtime.ReadMemStats(m)
+			}
+		}
+		b.ReportMetric(float64(first.HeapAlloc)/(1<<20), "MiB-heap-epoch1")
+		b.ReportMetric(float64(last.HeapAlloc)/(1<<20), "MiB-heap-epoch20")
+		b.ReportMetric(float64(last.HeapAlloc)/float64(first.HeapAlloc), "heap-ratio")
+	}
+}
