@@ -28,6 +28,9 @@ func init() {
 	})
 }
 
+// loadMNIST reads the MNIST digits; tests replace it with a cached copy.
+var loadMNIST = mnist.Load
+
 // trainFlags are the flags of `coawait train`.
 type trainFlags struct {
 	device                           string
@@ -36,6 +39,7 @@ type trainFlags struct {
 	rate, momentum                   float64
 	seed                             uint64
 	checkpoint, tracePath, timeline  string
+	policy                           scheduler.Policy
 }
 
 func trainCommand(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer, []string) error {
@@ -54,6 +58,17 @@ func trainCommand(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer, 
 	fs.IntVar(&f.readEvery, "read-every", 32, "steps between two readbacks of the loss from the device")
 	fs.StringVar(&f.tracePath, "trace", "", "write a Chrome trace (JSON; open it in ui.perfetto.dev or chrome://tracing) to `FILE`")
 	fs.StringVar(&f.timeline, "timeline", "", "draw the device streams' and the host loop's timeline to `FILE` (.svg or .png)")
+	f.policy = scheduler.Blocking
+	fs.Func("policy", "how the scheduler learns that device work is done: adaptive, spin, blocking or host-callback (default blocking:\n"+
+		"on two cores the polling policies take a core from the simulator's kernels)", func(v string) error {
+		for _, p := range []scheduler.Policy{scheduler.Adaptive, scheduler.Spin, scheduler.Blocking, scheduler.HostCallback} {
+			if v == p.String() {
+				f.policy = p
+				return nil
+			}
+		}
+		return errors.New("want one of adaptive, spin, blocking, host-callback")
+	})
 	fs.IntVar(&f.spans, "trace-ops", 20000, "device operations kept for -trace and -timeline (the last ones)")
 	return func(ctx context.Context, out, progress io.Writer, args []string) error {
 		if len(args) > 0 {
@@ -92,7 +107,7 @@ func (f *trainFlags) validate() error {
 
 func runTrain(ctx context.Context, f trainFlags, out, progress io.Writer) (err error) {
 	start := time.Now()
-	trainSet, testSet, err := mnist.Load(ctx)
+	trainSet, testSet, err := loadMNIST(ctx)
 	if err != nil {
 		return fmt.Errorf("loading MNIST: %w", err)
 	}
@@ -101,7 +116,7 @@ func runTrain(ctx context.Context, f trainFlags, out, progress io.Writer) (err e
 		return err
 	}
 	defer closeInto(&err, dev.Close)
-	var opts []scheduler.Option
+	opts := []scheduler.Option{scheduler.WithPolicy(f.policy)}
 	tracing := f.tracePath != "" || f.timeline != ""
 	if tracing {
 		opts = append(opts, scheduler.WithSpans(f.spans))
