@@ -59,10 +59,10 @@ type rig struct {
 	s   *scheduler.Scheduler
 }
 
-func newRig(t testing.TB, cfg sim.Config) *rig {
+func newRig(t testing.TB, cfg sim.Config, opts ...scheduler.Option) *rig {
 	t.Helper()
 	dev := sim.New(cfg)
-	s, err := scheduler.New(dev)
+	s, err := scheduler.New(dev, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
