@@ -61,9 +61,11 @@ func (s Stats) SamplesPerSecond() float64 {
 // batches of ld, which must have been made with the trainer's batch size
 // on the trainer's scheduler. onStep, if not nil, is called on the calling
 // goroutine with each batch's sample count once its step is submitted.
-// When ctx is done, the loader stops, the trainer waits for the work in
-// flight and returns ctx's cause; the parameters are then those of a
-// partial epoch, and Epoch is unchanged.
+// When ctx is done, the loader stops, the trainer waits for its pending
+// readbacks and returns ctx's cause; the steps already submitted still run
+// on the device (later work is ordered after them), the parameters are
+// those of a partial epoch, and Epoch is unchanged. Any other error leaves
+// the trainer in the same state.
 func (t *Trainer) Train(ctx context.Context, ld *loader.Loader, onStep func(samples int)) (Stats, error) {
 	s, err := t.pass(ctx, ld, t.epoch, true, onStep)
 	if err == nil {
