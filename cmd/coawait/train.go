@@ -45,9 +45,9 @@ type trainFlags struct {
 func trainCommand(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer, []string) error {
 	var f trainFlags
 	fs.StringVar(&f.device, "device", "sim", deviceFlagHelp)
-	fs.IntVar(&f.epochs, "epochs", 2, "epochs to have trained in all (a resumed run counts its checkpoint's)")
+	fs.IntVar(&f.epochs, "epochs", 5, "epochs to have trained in all (a resumed run counts its checkpoint's)")
 	fs.IntVar(&f.batch, "batch", 128, "samples per batch")
-	fs.IntVar(&f.hidden, "hidden", 100, "hidden units H of the 784-H-10 model")
+	fs.IntVar(&f.hidden, "hidden", 300, "hidden units H of the 784-H-10 model")
 	fs.Float64Var(&f.rate, "lr", 0.05, "learning rate")
 	fs.Float64Var(&f.momentum, "momentum", 0.9, "momentum of SGD")
 	fs.IntVar(&f.depth, "depth", 2, "prefetch depth: batches loaded ahead of the one being computed")
