@@ -195,4 +195,5 @@ type head struct {
 	n int
 }
 
+// Len is the head's length.
 func (h head) Len() int { return h.n }
