@@ -59,16 +59,8 @@ func trainCommand(fs *flag.FlagSet) func(context.Context, io.Writer, io.Writer, 
 	fs.StringVar(&f.tracePath, "trace", "", "write a Chrome trace (JSON; open it in ui.perfetto.dev or chrome://tracing) to `FILE`")
 	fs.StringVar(&f.timeline, "timeline", "", "draw the device streams' and the host loop's timeline to `FILE` (.svg or .png)")
 	f.policy = scheduler.Blocking
-	fs.Func("policy", "how the scheduler learns that device work is done: adaptive, spin, blocking or host-callback (default blocking:\n"+
-		"on two cores the polling policies take a core from the simulator's kernels)", func(v string) error {
-		for _, p := range []scheduler.Policy{scheduler.Adaptive, scheduler.Spin, scheduler.Blocking, scheduler.HostCallback} {
-			if v == p.String() {
-				f.policy = p
-				return nil
-			}
-		}
-		return errors.New("want one of adaptive, spin, blocking, host-callback")
-	})
+	fs.Var(policyFlag{&f.policy}, "policy", policyFlagHelp+
+		" (the polling policies take a core from the simulator's kernels on a 2-core machine)")
 	fs.IntVar(&f.spans, "trace-ops", 20000, "device operations kept for -trace and -timeline (the last ones)")
 	return func(ctx context.Context, out, progress io.Writer, args []string) error {
 		if len(args) > 0 {
