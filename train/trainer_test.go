@@ -228,3 +228,31 @@ func TestWrongShape(t *testing.T) {
 		t.Fatalf("New with a checkpoint of another shape: %v", err)
 	}
 }
+
+// TestBytes checks that Bytes is what New allocates on the device.
+func TestBytes(t *testing.T) {
+	r := newRig(t, sim.Config{})
+	shape := mlp.MNIST(50)
+	cfg := Config{Shape: shape, Hyper: mlp.DefaultHyper(), Batch: 100, ReadEvery: 7}
+	want, err := Bytes(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := r.dev.MemoryUsed()
+	tr := r.trainer(t, cfg, fresh(t, shape, 1))
+	if got := r.dev.MemoryUsed() - before; got != want {
+		t.Fatalf("New allocated %d bytes, Bytes says %d", got, want)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.dev.MemoryUsed(); got != before {
+		t.Fatalf("%d bytes left after Close", got-before)
+	}
+	if err := tr.Close(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := tr.Checkpoint(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Checkpoint after Close: %v", err)
+	}
+}
