@@ -82,7 +82,10 @@ func New(ctx context.Context, s *scheduler.Scheduler, cfg Config, c *mlp.Checkpo
 	if err := cfg.Hyper.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Batch < 1 || cfg.ReadEvery < 1 || int64(cfg.Batch)*int64(max(cfg.Shape.Hidden, cfg.Shape.In)) > 1<<31-1 {
+	// The kernels index a batch's activations and a window's losses with
+	// int32s.
+	if cfg.Batch < 1 || cfg.ReadEvery < 1 || int64(cfg.Batch)*int64(max(cfg.Shape.Hidden, cfg.Shape.In)) > 1<<31-1 ||
+		int64(cfg.Batch)*int64(cfg.ReadEvery) > 1<<26 {
 		return nil, fmt.Errorf("train: batch size %d or readback interval %d out of range", cfg.Batch, cfg.ReadEvery)
 	}
 	if err := c.Resume(cfg.Shape); err != nil {

@@ -256,3 +256,24 @@ func TestBytes(t *testing.T) {
 		t.Fatalf("Checkpoint after Close: %v", err)
 	}
 }
+
+func TestConfigErrors(t *testing.T) {
+	r := newRig(t, sim.Config{})
+	shape := mlp.MNIST(10)
+	c := fresh(t, shape, 1)
+	for _, cfg := range []Config{
+		{Shape: shape, Hyper: mlp.DefaultHyper(), Batch: 0},
+		{Shape: shape, Hyper: mlp.DefaultHyper(), Batch: 8, ReadEvery: -1},
+		{Shape: shape, Hyper: mlp.DefaultHyper(), Batch: 1 << 20, ReadEvery: 1 << 10},
+		{Shape: shape, Hyper: mlp.Hyper{Rate: -1}, Batch: 8},
+		{Shape: mlp.Shape{}, Hyper: mlp.DefaultHyper(), Batch: 8},
+	} {
+		if tr, err := New(context.Background(), r.s, cfg, c); err == nil {
+			tr.Close()
+			t.Errorf("New accepted %+v", cfg)
+		}
+	}
+	if used := r.dev.MemoryUsed(); used != 0 {
+		t.Fatalf("%d bytes left allocated", used)
+	}
+}
