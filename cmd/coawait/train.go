@@ -138,7 +138,7 @@ func runTrain(ctx context.Context, f trainFlags, out, progress io.Writer) (err e
 	fmt.Fprintf(out, "device: %s; model %s, batch %d, prefetch depth %d\n", describe(dev), job.Shape, f.batch, f.depth)
 	var bar *progressbar.ProgressBar
 	var last time.Time
-	first, epoch := 0, -1
+	first, epoch, submitted := 0, -1, 0 // submitted: samples of the current epoch's steps
 	job.OnStart = func(at, _ int) {
 		first = at
 		if at > 0 {
@@ -152,9 +152,10 @@ func runTrain(ctx context.Context, f trainFlags, out, progress io.Writer) (err e
 		if bar == nil {
 			epoch++
 			bar = newBar(progress, job.Train.Len(), fmt.Sprintf("epoch %d/%d", first+epoch+1, f.epochs))
-			last = time.Now()
+			last, submitted = time.Now(), 0
 		}
 		bar.Add(n)
+		submitted += n
 		if rec != nil {
 			now := time.Now()
 			rec.Add(trace.Span{Group: "host", Lane: "training loop", Name: "step", Start: last, End: now})
@@ -167,10 +168,11 @@ func runTrain(ctx context.Context, f trainFlags, out, progress io.Writer) (err e
 		printEpoch(out, r, f.epochs)
 	}
 	sum, err := train.Run(ctx, s, job)
-	if bar != nil {
+	if bar != nil { // the run stopped inside an epoch
 		bar.Exit()
+		fmt.Fprintln(progress)
 	}
-	printSummary(out, sum, f, time.Since(start))
+	printSummary(out, sum, f, time.Since(start), submitted)
 	return err
 }
 
@@ -198,7 +200,9 @@ func printEpoch(out io.Writer, r train.Report, epochs int) {
 		r.Test.Wall.Round(time.Millisecond))
 }
 
-func printSummary(out io.Writer, sum train.Summary, f trainFlags, wall time.Duration) {
+// printSummary prints what the run did; partial is the samples submitted in
+// an epoch that was cut short.
+func printSummary(out io.Writer, sum train.Summary, f trainFlags, wall time.Duration, partial int) {
 	n := len(sum.Epochs)
 	fmt.Fprintf(out, "summary: %d epoch(s) trained in %v", n, wall.Round(time.Millisecond))
 	if sum.Resumed {
@@ -209,7 +213,7 @@ func printSummary(out io.Writer, sum train.Summary, f trainFlags, wall time.Dura
 		fmt.Fprintf(out, "; test error %.2f%% after epoch %d", 100*last.Test.ErrorRate(), last.Epoch+1)
 	}
 	if sum.Interrupted {
-		fmt.Fprintf(out, "; interrupted in epoch %d after %d samples", sum.First+n+1, sum.Partial.Samples)
+		fmt.Fprintf(out, "; interrupted in epoch %d after %d samples (not checkpointed)", sum.First+n+1, partial)
 	}
 	fmt.Fprintln(out)
 	if f.checkpoint != "" {
