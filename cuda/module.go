@@ -1,0 +1,63 @@
+package cuda
+
+import "github.com/coawait/coawait/cuda/internal/modreg"
+
+// ModuleLoader is an optional interface of a [Device]: backends that run
+// compiled GPU code (the CUDA backend does; the simulator runs Go bodies
+// registered with it instead) load a module of the user's own kernels from
+// PTX, and callers check with a type assertion. The built-in kernels of
+// package cuda/kernels need no call: importing that package makes every
+// device able to look them up.
+type ModuleLoader interface {
+	// LoadModule JIT-compiles ptx (the text nvcc -ptx writes) as module
+	// name, whose kernels are declared by kernels (their Module field is
+	// ignored; each Name must be an entry of the PTX). Afterwards
+	// Device.Kernel(name, k) finds each of them. PTX the driver refuses
+	// is an error matching ErrInvalidValue whose text holds the JIT's
+	// error log; a name already loaded is an ErrInvalidValue error too.
+	LoadModule(name string, ptx []byte, kernels []KernelSpec) error
+}
+
+// registeredModule returns the PTX and kernel specs of a module registered
+// by package cuda/kernels, if any.
+func registeredModule(name string) (ptx []byte, specs []KernelSpec, ok bool) {
+	m, ok := modreg.Lookup(name)
+	if !ok {
+		return nil, nil, false
+	}
+	specs = make([]KernelSpec, len(m.Kernels))
+	for i, k := range m.Kernels {
+		ps := make([]Param, len(k.Params))
+		for j, p := range k.Params {
+			ps[j] = Param{Name: p.Name, Kind: ParamKind(p.Kind)}
+		}
+		specs[i] = KernelSpec{Module: name, Name: k.Name, Params: ps}
+	}
+	return m.PTX, specs, true
+}
+
+// checkModule checks the arguments of a LoadModule call.
+func checkModule(op, name string, ptx []byte, kernels []KernelSpec) error {
+	if name == "" {
+		return Errorf(op, ErrInvalidValue, "empty module name")
+	}
+	if len(ptx) == 0 {
+		return Errorf(op, ErrInvalidValue, "module %q has no PTX", name)
+	}
+	seen := make(map[string]bool, len(kernels))
+	for _, k := range kernels {
+		if k.Name == "" || seen[k.Name] {
+			return Errorf(op, ErrInvalidValue, "module %q declares an empty or duplicate kernel name %q", name, k.Name)
+		}
+		seen[k.Name] = true
+		if len(k.Params) > maxKernelParams {
+			return Errorf(op, ErrInvalidValue, "kernel %v has %d parameters; at most %d are supported", k, len(k.Params), maxKernelParams)
+		}
+		for i, p := range k.Params {
+			if p.Kind == ParamInvalid || p.Kind > ParamFloat64 {
+				return Errorf(op, ErrInvalidValue, "kernel %s parameter %d has invalid kind %v", k.Name, i, p.Kind)
+			}
+		}
+	}
+	return nil
+}
