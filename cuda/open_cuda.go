@@ -81,11 +81,11 @@ func DeviceCount() (int, error) {
 
 // gpuDevice is the real backend's Device.
 type gpuDevice struct {
-	ordinal int            // written once by Open
-	dev     cu.Device      // written once by Open
-	ctx     cu.CUContext   // the primary context; written once by Open
-	props   Properties     // written once by Open
-	g       guard          // calls in progress; closed by Close
+	ordinal int          // written once by Open
+	dev     cu.Device    // written once by Open
+	ctx     cu.CUContext // the primary context; written once by Open
+	props   Properties   // written once by Open
+	g       guard        // calls in progress; closed by Close
 	lost    atomic.Pointer[Error]
 	allocs  allocTable
 	cbs     sync.WaitGroup // host functions enqueued and not yet returned
@@ -140,7 +140,9 @@ func (d *gpuDevice) queryProperties() (Properties, error) {
 func (d *gpuDevice) Properties() Properties { return d.props }
 
 // String names the device.
-func (d *gpuDevice) String() string { return fmt.Sprintf("cuda.Device(%d: %s)", d.ordinal, d.props.Name) }
+func (d *gpuDevice) String() string {
+	return fmt.Sprintf("cuda.Device(%d: %s)", d.ordinal, d.props.Name)
+}
 
 func (d *gpuDevice) closedError(op string) error {
 	return &Error{Op: op, Detail: "device is closed", Err: ErrClosed}
