@@ -4,7 +4,6 @@ package cuda
 
 import (
 	"errors"
-	"runtime/cgo"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -301,7 +300,7 @@ func (s *gpuStream) WaitEvent(e Event) error {
 	return nil
 }
 
-// LaunchHostFunc enqueues fn with cuStreamAddCallback; see gpu_callback.go.
+// LaunchHostFunc enqueues fn with cuStreamAddCallback; see addHostFunc.
 func (s *gpuStream) LaunchHostFunc(fn func(err error)) error {
 	const op = "LaunchHostFunc"
 	if fn == nil {
@@ -313,14 +312,7 @@ func (s *gpuStream) LaunchHostFunc(fn func(err error)) error {
 	defer s.exit()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := cgo.NewHandle(&hostFunc{s: s, seq: s.seq, fn: fn})
-	s.d.cbs.Add(1)
-	if r := s.d.addCallback(s.st, h); r != cuSuccess {
-		h.Delete()
-		s.d.cbs.Done()
-		return s.d.failCode(op, r)
-	}
-	return nil
+	return s.addHostFunc(op, fn)
 }
 
 // Synchronize waits for the stream with cuStreamSynchronize.
