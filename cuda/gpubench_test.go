@@ -178,7 +178,9 @@ func BenchmarkGPUCopy(b *testing.B) {
 		})
 		b.Run(dir+"/pinned/scheduler", func(b *testing.B) {
 			b.SetBytes(copySize)
-			var last interface{ Await(context.Context) (struct{}, error) }
+			var last interface {
+				Await(context.Context) (struct{}, error)
+			}
 			for b.Loop() {
 				if dir == "HtoD" {
 					last = s.CopyHtoD(d, 0, pinned, 0, copySize)
