@@ -39,7 +39,6 @@ func (e *DriverError) Error() string {
 // the values are part of the driver's ABI and never change).
 const (
 	cuSuccess           = 0
-	cuInvalidValue      = 1
 	cuOutOfMemory       = 2
 	cuNotInitialized    = 3
 	cuDeinitialized     = 4
@@ -56,7 +55,6 @@ const (
 	cuContextDestroyed  = 709
 	cuAssert            = 710
 	cuHardwareStack     = 714
-	cuInvalidPC         = 718
 	cuLaunchFailed      = 719
 	cuSystemDriverMism  = 803
 	cuUnknown           = 999

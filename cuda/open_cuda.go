@@ -280,14 +280,21 @@ func (d *gpuDevice) dropRetired() {
 // Close waits for all submitted work, then destroys every stream, event and
 // module and frees all memory of the device; host buffers become unusable
 // (ErrClosed). Calls in progress on other goroutines finish first; later
-// calls fail with ErrClosed.
+// calls fail with ErrClosed. On a lost device Close still frees what it
+// can and returns nil; host functions the driver never called are not
+// waited for.
 func (d *gpuDevice) Close() error {
 	if !d.g.close() {
 		return d.closedError("Close")
 	}
 	_ = d.call(cu.Synchronize) // a sticky error still lets us tear down
 	d.g.wait()
-	d.cbs.Wait()
+	lost := d.lost.Load() != nil
+	if !lost {
+		// The synchronize ran every host function; this waits for their
+		// Go side. A lost context may never call pending ones.
+		d.cbs.Wait()
+	}
 	d.mu.Lock()
 	hosts, streams, events, modules := d.hosts, d.streams, d.events, d.modules
 	d.hosts, d.streams, d.events, d.modules, d.kernels = nil, nil, nil, nil, nil
@@ -316,5 +323,8 @@ func (d *gpuDevice) Close() error {
 		b.Invalidate()
 		d.hostFree(p)
 	}
-	return d.dev.ReleasePrimaryCtx()
+	if err := d.dev.ReleasePrimaryCtx(); err != nil && !lost {
+		return d.fail("Close", err)
+	}
+	return nil
 }
