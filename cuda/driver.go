@@ -174,6 +174,18 @@ func (t *allocTable) check(op, what string, p DevicePtr, off, n int) error {
 	return CheckRange(op, "device allocation", inner+off, n, a.size)
 }
 
+// rest returns the bytes from p to the end of its live allocation.
+func (t *allocTable) rest(op, what string, p DevicePtr) (int, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	i := t.findLocked(uintptr(p))
+	if i < 0 {
+		return 0, pointerError(op, what, p)
+	}
+	a := t.allocs[i]
+	return a.size - int(uintptr(p)-a.base), nil
+}
+
 // bytesUsed returns the bytes allocated and not freed.
 func (t *allocTable) bytesUsed() int64 {
 	t.mu.RLock()
@@ -212,8 +224,10 @@ const maxKernelParams = 32
 type argBits [maxKernelParams]uint64
 
 // packArgs checks args against spec and that every pointer argument lies in
-// a live allocation of t, and fills bits.
-func packArgs(op string, spec *KernelSpec, args []Arg, t *allocTable, bits *argBits) error {
+// a live allocation of t, and fills bits and, if sizes is not nil, sizes:
+// per argument the bytes from a pointer to the end of its allocation (0
+// for the others).
+func packArgs(op string, spec *KernelSpec, args []Arg, t *allocTable, bits *argBits, sizes []int) error {
 	if err := CheckArgs(op, *spec, args); err != nil {
 		return err
 	}
@@ -222,8 +236,12 @@ func packArgs(op string, spec *KernelSpec, args []Arg, t *allocTable, bits *argB
 	}
 	for i, a := range args {
 		if a.kind == ParamPtr {
-			if err := t.check(op, fmt.Sprintf("argument %d%s", i, paramLabel(spec, i)), a.Ptr(), 0, 0); err != nil {
+			rest, err := t.rest(op, fmt.Sprintf("argument %d%s", i, paramLabel(spec, i)), a.Ptr())
+			if err != nil {
 				return err
+			}
+			if sizes != nil {
+				sizes[i] = rest
 			}
 		}
 		bits[i] = a.bits

@@ -110,11 +110,15 @@ func TestPackArgs(t *testing.T) {
 	tab.insert(1<<20, 1024)
 	spec := KernelSpec{Module: "m", Name: "k", Params: []Param{{"y", ParamPtr}, {"a", ParamFloat32}, {"n", ParamInt32}}}
 	var bits argBits
-	if err := packArgs("Launch k", &spec, []Arg{Ptr(1<<20 + 8), Float32(1.5), Int32(-2)}, &tab, &bits); err != nil {
+	sizes := make([]int, 3)
+	if err := packArgs("Launch k", &spec, []Arg{Ptr(1<<20 + 8), Float32(1.5), Int32(-2)}, &tab, &bits, sizes); err != nil {
 		t.Fatal(err)
 	}
 	if bits[0] != 1<<20+8 || uint32(bits[1]) != math.Float32bits(1.5) || int32(uint32(bits[2])) != -2 {
 		t.Errorf("bits = %#x", bits[:3])
+	}
+	if sizes[0] != 1024-8 || sizes[1] != 0 || sizes[2] != 0 {
+		t.Errorf("sizes = %v, want [1016 0 0]", sizes)
 	}
 	for name, args := range map[string][]Arg{
 		"count":   {Ptr(1 << 20)},
@@ -123,7 +127,7 @@ func TestPackArgs(t *testing.T) {
 		"stray":   {Ptr(1<<20 + 1024), Float32(1), Int32(1)},
 		"invalid": {Ptr(1 << 20), {}, Int32(1)},
 	} {
-		err := packArgs("Launch k", &spec, args, &tab, &bits)
+		err := packArgs("Launch k", &spec, args, &tab, &bits, nil)
 		if !errors.Is(err, ErrInvalidValue) || !strings.Contains(err.Error(), "Launch k") {
 			t.Errorf("%s: packArgs = %v, want ErrInvalidValue naming the launch", name, err)
 		}
@@ -134,7 +138,7 @@ func TestPackArgs(t *testing.T) {
 		many.Params[i].Kind = ParamInt32
 		args[i] = Int32(int32(i))
 	}
-	if err := packArgs("Launch wide", &many, args, &tab, &bits); !errors.Is(err, ErrInvalidValue) {
+	if err := packArgs("Launch wide", &many, args, &tab, &bits, nil); !errors.Is(err, ErrInvalidValue) {
 		t.Errorf("too many parameters: %v", err)
 	}
 }
@@ -196,15 +200,28 @@ func TestGuard(t *testing.T) {
 }
 
 func TestModuleRegistryAndChecks(t *testing.T) {
-	if _, _, ok := registeredModule("driver_test_absent"); ok {
+	if _, _, _, ok := registeredModule("driver_test_absent"); ok {
 		t.Fatal("found a module never registered")
 	}
+	var checked []int
+	check := func(op string, spec *KernelSpec, cfg LaunchConfig, args []Arg, sizes []int) error {
+		checked = sizes
+		return nil
+	}
 	modreg.Register(modreg.Module{Name: "driver_test", PTX: []byte(".version 7.8"), Kernels: []modreg.Kernel{
-		{Name: "k", Params: []modreg.Param{{Name: "y", Kind: uint8(ParamPtr)}, {Name: "n", Kind: uint8(ParamInt32)}}},
+		{Name: "k", Params: []modreg.Param{{Name: "y", Kind: uint8(ParamPtr)}, {Name: "n", Kind: uint8(ParamInt32)}}, Check: check},
+		{Name: "unchecked", Check: func() {}}, // a Check of another type is ignored
 	}})
-	ptx, specs, ok := registeredModule("driver_test")
-	if !ok || string(ptx) != ".version 7.8" || len(specs) != 1 || specs[0].String() != "k(pointer y, int32 n)" || specs[0].Module != "driver_test" {
+	ptx, specs, checks, ok := registeredModule("driver_test")
+	if !ok || string(ptx) != ".version 7.8" || len(specs) != 2 || specs[0].String() != "k(pointer y, int32 n)" || specs[0].Module != "driver_test" {
 		t.Fatalf("registeredModule = %q, %v, %v", ptx, specs, ok)
+	}
+	if len(checks) != 1 || checks["k"] == nil {
+		t.Fatalf("checks = %v, want one for k", checks)
+	}
+	_ = checks["k"]("Launch k", &specs[0], LaunchConfig{}, nil, []int{7})
+	if len(checked) != 1 || checked[0] != 7 {
+		t.Errorf("the registered check was not the one called: %v", checked)
 	}
 	func() {
 		defer func() {

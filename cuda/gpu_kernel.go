@@ -8,8 +8,9 @@ import (
 
 // gpuModule is a loaded PTX module.
 type gpuModule struct {
-	mod   cu.Module
-	specs map[string]KernelSpec
+	mod    cu.Module
+	specs  map[string]KernelSpec
+	checks map[string]launchCheck // from the registry; nil for LoadModule's
 }
 
 // gpuKernel is a function of a loaded module, with its own launch limits.
@@ -18,8 +19,9 @@ type gpuKernel struct {
 	spec         KernelSpec
 	op           string // "Launch <name>"
 	fn           cu.Function
-	maxThreads   int // CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK: fewer than the device's if it needs many registers
-	staticShared int // CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES
+	maxThreads   int         // CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK: fewer than the device's if it needs many registers
+	staticShared int         // CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES
+	check        launchCheck // nil: the kinds and live pointers are all that is checked
 }
 
 // Spec is the kernel's module, name and parameters.
@@ -56,21 +58,25 @@ func (d *gpuDevice) Kernel(module, name string) (Kernel, error) {
 	}
 	m := d.modules[module]
 	if m == nil {
-		ptx, specs, ok := registeredModule(module)
+		ptx, specs, checks, ok := registeredModule(module)
 		if !ok {
 			return nil, Errorf(op, ErrNotFound, "no module %q is loaded (import package cuda/kernels for the "+
 				"built-in kernels, or load PTX with the device's LoadModule)", module)
+		}
+		if err := checkModule(op, module, ptx, specs); err != nil {
+			return nil, err
 		}
 		var err error
 		if m, err = d.loadLocked(op, module, ptx, specs); err != nil {
 			return nil, err
 		}
+		m.checks = checks
 	}
 	spec, ok := m.specs[name]
 	if !ok {
 		return nil, Errorf(op, ErrNotFound, "no kernel %q in module %q", name, module)
 	}
-	k := &gpuKernel{d: d, spec: spec, op: "Launch " + name}
+	k := &gpuKernel{d: d, spec: spec, op: "Launch " + name, check: m.checks[name]}
 	err := d.call(func() error {
 		var e error
 		if k.fn, e = m.mod.Function(name); e != nil {

@@ -218,8 +218,9 @@ func (s *gpuStream) Memset(dst DevicePtr, off, n int, value byte) error {
 }
 
 // Launch checks the kernel, configuration and arguments (against the
-// device's limits, the kernel's own limits from cuFuncGetAttribute, and the
-// device's live allocations for pointer arguments), then enqueues it with
+// device's limits, the kernel's own limits from cuFuncGetAttribute, the
+// device's live allocations for pointer arguments, and the kernel's own
+// check from cuda/kernels where it has one), then enqueues it with
 // cuLaunchKernel, passing the arguments from a fixed-size array.
 func (s *gpuStream) Launch(k Kernel, cfg LaunchConfig, args ...Arg) error {
 	kk, ok := k.(*gpuKernel)
@@ -241,8 +242,20 @@ func (s *gpuStream) Launch(k Kernel, cfg LaunchConfig, args ...Arg) error {
 		return err
 	}
 	var bits argBits
-	if err := packArgs(op, &kk.spec, args, &s.d.allocs, &bits); err != nil {
+	var sizes []int
+	if kk.check != nil && len(args) <= maxKernelParams {
+		sizes = make([]int, len(args))
+	}
+	if err := packArgs(op, &kk.spec, args, &s.d.allocs, &bits, sizes); err != nil {
 		return err
+	}
+	if kk.check != nil {
+		// The kernel's own check (cuda/kernels): buffer sizes, counts and
+		// block shape, which a GPU would not check but fault on or
+		// silently get wrong.
+		if err := kk.check(op, &kk.spec, cfg, args, sizes); err != nil {
+			return err
+		}
 	}
 	if r := s.d.launch(kk.fn, cfg.Grid.Norm(), cfg.Block.Norm(), cfg.SharedMem, s.st, &bits, len(args)); r != cuSuccess {
 		return s.d.failCode(op, r)

@@ -18,13 +18,20 @@ type ModuleLoader interface {
 	LoadModule(name string, ptx []byte, kernels []KernelSpec) error
 }
 
-// registeredModule returns the PTX and kernel specs of a module registered
-// by package cuda/kernels, if any.
-func registeredModule(name string) (ptx []byte, specs []KernelSpec, ok bool) {
+// launchCheck checks a launch's arguments beyond their kinds, given per
+// argument the bytes from a pointer to the end of its allocation (0 for
+// the others); see modreg.Kernel.Check.
+type launchCheck = func(op string, spec *KernelSpec, cfg LaunchConfig, args []Arg, sizes []int) error
+
+// registeredModule returns the PTX, kernel specs and launch checks (by
+// kernel name; absent where a kernel has none) of a module registered by
+// package cuda/kernels, if any.
+func registeredModule(name string) (ptx []byte, specs []KernelSpec, checks map[string]launchCheck, ok bool) {
 	m, ok := modreg.Lookup(name)
 	if !ok {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
+	checks = make(map[string]launchCheck)
 	specs = make([]KernelSpec, len(m.Kernels))
 	for i, k := range m.Kernels {
 		ps := make([]Param, len(k.Params))
@@ -32,8 +39,11 @@ func registeredModule(name string) (ptx []byte, specs []KernelSpec, ok bool) {
 			ps[j] = Param{Name: p.Name, Kind: ParamKind(p.Kind)}
 		}
 		specs[i] = KernelSpec{Module: name, Name: k.Name, Params: ps}
+		if c, isCheck := k.Check.(launchCheck); isCheck && c != nil {
+			checks[k.Name] = c
+		}
 	}
-	return m.PTX, specs, true
+	return m.PTX, specs, checks, true
 }
 
 // checkModule checks the arguments of a LoadModule call.

@@ -18,11 +18,18 @@ type Param struct {
 	Kind uint8
 }
 
-// Kernel is one kernel of a module: its entry name in the PTX and its
-// parameters.
+// Kernel is one kernel of a module: its entry name in the PTX, its
+// parameters, and optionally a check of a launch's arguments.
 type Kernel struct {
 	Name   string
 	Params []Param
+	// Check, if not nil, is a
+	//	func(op string, spec *cuda.KernelSpec, cfg cuda.LaunchConfig, args []cuda.Arg, sizes []int) error
+	// (typed any here, since this package cannot import cuda) that checks
+	// a launch before it is queued; sizes holds, per argument, the bytes
+	// from a pointer argument to the end of its allocation (0 for the
+	// others). Package cuda ignores a Check of another type.
+	Check any
 }
 
 // Module is a named PTX module and the kernels it defines.
