@@ -19,15 +19,19 @@ import (
 
 func gpuRequested() bool { return os.Getenv("COAWAIT_GPU") == "1" }
 
+// openGPU opens GPU 0 for one test.
+var openGPU = func(t *testing.T) cuda.Device {
+	t.Helper()
+	dev, err := cuda.Open(0)
+	if err != nil {
+		t.Fatalf("cuda.Open(0): %v", err)
+	}
+	return dev
+}
+
 func init() {
 	if gpuRequested() {
-		fuzzDevice = func(t *testing.T) cuda.Device {
-			dev, err := cuda.Open(0)
-			if err != nil {
-				t.Fatalf("cuda.Open(0): %v", err)
-			}
-			return dev
-		}
+		fuzzDevice = func(t *testing.T) cuda.Device { return openGPU(t) }
 	}
 }
 
@@ -38,10 +42,7 @@ func TestGPUPipeline(t *testing.T) {
 	if !gpuRequested() {
 		t.Skip("COAWAIT_GPU=1 not set")
 	}
-	dev, err := cuda.Open(0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dev := openGPU(t)
 	defer dev.Close()
 	scale, err := dev.Kernel("coawait", "scale_f32")
 	if err != nil {
