@@ -30,6 +30,11 @@ import (
 //
 // Close waits for all submitted work to finish (as the driver must before
 // handles go), then frees everything the device allocated.
+//
+// Host buffers are C memory from cuMemHostAlloc. Unlike the simulator's,
+// whose memory the garbage collector keeps alive, slices obtained from a
+// buffer must not be used after FreeHost or Close: the memory goes back to
+// the driver.
 func Open(ordinal int) (Device, error) {
 	const op = "Open"
 	n, err := cu.NumDevices()
