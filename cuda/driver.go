@@ -174,16 +174,17 @@ func (t *allocTable) check(op, what string, p DevicePtr, off, n int) error {
 	return CheckRange(op, "device allocation", inner+off, n, a.size)
 }
 
-// rest returns the bytes from p to the end of its live allocation.
-func (t *allocTable) rest(op, what string, p DevicePtr) (int, error) {
+// rest returns the bytes from p to the end of its live allocation, or
+// false if p is in none.
+func (t *allocTable) rest(p DevicePtr) (int, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	i := t.findLocked(uintptr(p))
 	if i < 0 {
-		return 0, pointerError(op, what, p)
+		return 0, false
 	}
 	a := t.allocs[i]
-	return a.size - int(uintptr(p)-a.base), nil
+	return a.size - int(uintptr(p)-a.base), true
 }
 
 // bytesUsed returns the bytes allocated and not freed.
@@ -236,9 +237,9 @@ func packArgs(op string, spec *KernelSpec, args []Arg, t *allocTable, bits *argB
 	}
 	for i, a := range args {
 		if a.kind == ParamPtr {
-			rest, err := t.rest(op, fmt.Sprintf("argument %d%s", i, paramLabel(spec, i)), a.Ptr())
-			if err != nil {
-				return err
+			rest, ok := t.rest(a.Ptr())
+			if !ok { // the label is formatted only now: launches must not allocate
+				return pointerError(op, fmt.Sprintf("argument %d%s", i, paramLabel(spec, i)), a.Ptr())
 			}
 			if sizes != nil {
 				sizes[i] = rest

@@ -120,7 +120,11 @@ func TestPackArgs(t *testing.T) {
 	if sizes[0] != 1024-8 || sizes[1] != 0 || sizes[2] != 0 {
 		t.Errorf("sizes = %v, want [1016 0 0]", sizes)
 	}
-	for name, args := range map[string][]Arg{
+	args := []Arg{Ptr(1<<20 + 8), Float32(1.5), Int32(-2)}
+	if n := testing.AllocsPerRun(100, func() { _ = packArgs("Launch k", &spec, args, &tab, &bits, nil) }); n != 0 {
+		t.Errorf("packArgs allocates %v times per launch, want 0", n)
+	}
+	for name, args := range map[string][]Arg{ // bad arguments
 		"count":   {Ptr(1 << 20)},
 		"kind":    {Ptr(1 << 20), Float64(1), Int32(1)},
 		"null":    {Ptr(0), Float32(1), Int32(1)},
@@ -133,7 +137,7 @@ func TestPackArgs(t *testing.T) {
 		}
 	}
 	many := KernelSpec{Name: "wide", Params: make([]Param, maxKernelParams+1)}
-	args := make([]Arg, maxKernelParams+1)
+	args = make([]Arg, maxKernelParams+1)
 	for i := range many.Params {
 		many.Params[i].Kind = ParamInt32
 		args[i] = Int32(int32(i))
