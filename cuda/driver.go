@@ -142,17 +142,69 @@ func (t *allocTable) findLocked(p uintptr) int {
 // remove checks that p is the start of a live allocation and removes it.
 func (t *allocTable) remove(op string, p DevicePtr) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	i := t.findLocked(uintptr(p))
 	if i < 0 {
-		return pointerError(op, "pointer", p)
+		t.mu.Unlock()
+		return t.pointerError(op, "pointer", p) // looks at other tables: not under t.mu
 	}
+	defer t.mu.Unlock()
 	if t.allocs[i].base != uintptr(p) {
-		return Errorf(op, ErrInvalidValue, "pointer %v is inside an allocation, not its start", p)
+		return errorf(op, ErrInvalidValue, "pointer %v is inside an allocation, not its start", p)
 	}
 	t.used -= int64(t.allocs[i].size)
 	t.allocs = slices.Delete(t.allocs, i, i+1)
 	return nil
+}
+
+// contains reports whether p lies in a live allocation of t.
+func (t *allocTable) contains(p DevicePtr) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.findLocked(uintptr(p)) >= 0
+}
+
+// tables holds the allocation tables of the process's open devices, so
+// that a pointer of another device (which shares the GPU's address space
+// when both are the same GPU's primary context) is told apart from a
+// stale one.
+var tables struct {
+	mu sync.RWMutex
+	m  map[*allocTable]struct{} // guarded by mu
+}
+
+// register adds t to the tables that pointerError consults; unregister
+// removes it. A device registers while it is open.
+func (t *allocTable) register() {
+	tables.mu.Lock()
+	defer tables.mu.Unlock()
+	if tables.m == nil {
+		tables.m = make(map[*allocTable]struct{})
+	}
+	tables.m[t] = struct{}{}
+}
+
+func (t *allocTable) unregister() {
+	tables.mu.Lock()
+	defer tables.mu.Unlock()
+	delete(tables.m, t)
+}
+
+// pointerError explains why p, which is not in a live allocation of t, is
+// refused: the null pointer, another open device's memory (ErrForeign), or
+// memory no device has (freed, or never allocated). It must not be called
+// with t.mu held.
+func (t *allocTable) pointerError(op, what string, p DevicePtr) error {
+	if p == 0 {
+		return errorf(op, ErrInvalidValue, "%s is the null pointer", what)
+	}
+	tables.mu.RLock()
+	defer tables.mu.RUnlock()
+	for o := range tables.m {
+		if o != t && o.contains(p) {
+			return errorf(op, ErrForeign, "%s %v was allocated by another device", what, p)
+		}
+	}
+	return errorf(op, ErrInvalidValue, "%s %v is not in a live allocation of this device (freed?)", what, p)
 }
 
 // check checks that [p+off, p+off+n) lies inside one live allocation.
@@ -165,13 +217,13 @@ func (t *allocTable) check(op, what string, p DevicePtr, off, n int) error {
 	}
 	t.mu.RUnlock()
 	if i < 0 {
-		return pointerError(op, what, p)
+		return t.pointerError(op, what, p)
 	}
 	if off < 0 {
-		return Errorf(op, ErrInvalidValue, "negative %s offset %d", what, off)
+		return errorf(op, ErrInvalidValue, "negative %s offset %d", what, off)
 	}
 	inner := int(uintptr(p) - a.base)
-	return CheckRange(op, "device allocation", inner+off, n, a.size)
+	return checkRange(op, "device allocation", inner+off, n, a.size)
 }
 
 // rest returns the bytes from p to the end of its live allocation, or
@@ -206,14 +258,6 @@ func (t *allocTable) takeAll() []uintptr {
 	return bases
 }
 
-// pointerError explains why p is not a live pointer of a device.
-func pointerError(op, what string, p DevicePtr) error {
-	if p == 0 {
-		return Errorf(op, ErrInvalidValue, "%s is the null pointer", what)
-	}
-	return Errorf(op, ErrInvalidValue, "%s %v is not in a live allocation of this device (freed, or another device's?)", what, p)
-}
-
 // maxKernelParams bounds a kernel's parameter count in the real backend,
 // whose launch passes the arguments in a fixed-size array (no allocation
 // per launch).
@@ -229,17 +273,17 @@ type argBits [maxKernelParams]uint64
 // per argument the bytes from a pointer to the end of its allocation (0
 // for the others).
 func packArgs(op string, spec *KernelSpec, args []Arg, t *allocTable, bits *argBits, sizes []int) error {
-	if err := CheckArgs(op, *spec, args); err != nil {
+	if err := checkArgs(op, *spec, args); err != nil {
 		return err
 	}
 	if len(args) > maxKernelParams {
-		return Errorf(op, ErrInvalidValue, "kernel %v has %d parameters; the CUDA backend launches at most %d", spec, len(args), maxKernelParams)
+		return errorf(op, ErrInvalidValue, "kernel %v has %d parameters; the CUDA backend launches at most %d", spec, len(args), maxKernelParams)
 	}
 	for i, a := range args {
 		if a.kind == ParamPtr {
 			rest, ok := t.rest(a.Ptr())
 			if !ok { // the label is formatted only now: launches must not allocate
-				return pointerError(op, fmt.Sprintf("argument %d%s", i, paramLabel(spec, i)), a.Ptr())
+				return t.pointerError(op, fmt.Sprintf("argument %d%s", i, paramLabel(spec, i)), a.Ptr())
 			}
 			if sizes != nil {
 				sizes[i] = rest

@@ -105,6 +105,33 @@ func TestAllocTable(t *testing.T) {
 	})
 }
 
+// TestForeignPointers checks that a pointer of another open device's
+// table is ErrForeign, and one of no table ErrInvalidValue.
+func TestForeignPointers(t *testing.T) {
+	var mine, other allocTable
+	mine.register()
+	other.register()
+	defer mine.unregister()
+	defer other.unregister()
+	mine.insert(1<<30, 64)
+	other.insert(2<<30, 64)
+	for _, c := range []struct {
+		p    DevicePtr
+		want error
+	}{{2<<30 + 8, ErrForeign}, {3 << 30, ErrInvalidValue}, {0, ErrInvalidValue}} {
+		if err := mine.check("Memset", "destination", c.p, 0, 1); !errors.Is(err, c.want) {
+			t.Errorf("check(%v) = %v, want %v", c.p, err, c.want)
+		}
+		if err := mine.remove("Free", c.p); !errors.Is(err, c.want) {
+			t.Errorf("remove(%v) = %v, want %v", c.p, err, c.want)
+		}
+	}
+	other.unregister()
+	if err := mine.check("Memset", "destination", 2<<30, 0, 1); !errors.Is(err, ErrInvalidValue) {
+		t.Errorf("pointer of a closed device: %v, want ErrInvalidValue", err)
+	}
+}
+
 func TestPackArgs(t *testing.T) {
 	var tab allocTable
 	tab.insert(1<<20, 1024)

@@ -92,13 +92,13 @@ func TestGPUBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, err := range map[string]error{
-		"HtoD from the simulator's buffer": s.CopyHtoD(d, 0, foreign, 0, 64),
-		"DtoH into the simulator's buffer": s.CopyDtoH(foreign, 0, d, 0, 64),
-		"HtoD from a zero HostBuffer":      s.CopyHtoD(d, 0, new(cuda.HostBuffer), 0, 1),
+	for name, c := range map[string]struct{ err, want error }{
+		"HtoD from the simulator's buffer": {s.CopyHtoD(d, 0, foreign, 0, 64), cuda.ErrForeign},
+		"DtoH into the simulator's buffer": {s.CopyDtoH(foreign, 0, d, 0, 64), cuda.ErrForeign},
+		"HtoD from a zero HostBuffer":      {s.CopyHtoD(d, 0, new(cuda.HostBuffer), 0, 1), cuda.ErrInvalidValue},
 	} {
-		if !errors.Is(err, cuda.ErrInvalidValue) {
-			t.Errorf("%s: %v, want ErrInvalidValue", name, err)
+		if !errors.Is(c.err, c.want) {
+			t.Errorf("%s: %v, want %v", name, c.err, c.want)
 		}
 	}
 	if err := s.CopyHtoD(d, 0, foreign, 0, 64); err == nil || !strings.Contains(err.Error(), "not pinned by this device") {

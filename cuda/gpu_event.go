@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coawait/coawait/cuda/internal/order"
 	"gorgonia.org/cu"
 )
 
@@ -17,19 +18,20 @@ type gpuEvent struct {
 	timing bool     // written once by NewEvent
 	g      guard    // calls in progress; closed by Close
 
-	mu  sync.Mutex // held across the driver's record and query of ev
-	rec *gpuStream // guarded by mu: the stream of the last record; nil if never recorded
-	seq uint64     // guarded by mu: rec's ordered operations at that record
+	mu   sync.Mutex // held across the driver's record and query of ev
+	rec  *gpuStream // guarded by mu: the stream of the last record; nil if never recorded
+	seq  uint64     // guarded by mu: rec's ordered operations at that record
+	mark order.Mark // guarded by mu: rec's place in the device's order at that record
 }
 
 // event checks that e is a live event of d.
 func (d *gpuDevice) event(op string, e Event) (*gpuEvent, error) {
 	ev, ok := e.(*gpuEvent)
-	if !ok || ev == nil {
-		return nil, Errorf(op, ErrInvalidValue, "event is not an event of the CUDA backend")
+	if e == nil || ok && ev == nil {
+		return nil, errorf(op, ErrInvalidValue, "nil event")
 	}
-	if ev.d != d {
-		return nil, Errorf(op, ErrInvalidValue, "event belongs to another device")
+	if !ok || ev.d != d {
+		return nil, errorf(op, ErrForeign, "event is not from this device")
 	}
 	return ev, nil
 }
@@ -135,21 +137,21 @@ func (d *gpuDevice) ElapsedTime(start, end Event) (time.Duration, error) {
 			return 0, err
 		}
 		if !ev.g.enter() {
-			return 0, Errorf(op, ErrClosed, "%s event is closed", what)
+			return 0, errorf(op, ErrClosed, "%s event is closed", what)
 		}
 		defer ev.g.exit()
 		if !ev.timing {
-			return 0, Errorf(op, ErrInvalidValue, "%s event was created with EventDisableTiming", what)
+			return 0, errorf(op, ErrInvalidValue, "%s event was created with EventDisableTiming", what)
 		}
 		ev.mu.Lock()
 		recorded := ev.rec != nil
 		err = d.call(ev.ev.Query)
 		ev.mu.Unlock()
 		if !recorded {
-			return 0, Errorf(op, ErrInvalidValue, "%s event was never recorded", what)
+			return 0, errorf(op, ErrInvalidValue, "%s event was never recorded", what)
 		}
 		if code := resultCode(err); code == cuNotReady {
-			return 0, Errorf(op, ErrNotReady, "%s event is not done", what)
+			return 0, errorf(op, ErrNotReady, "%s event is not done", what)
 		} else if code != cuSuccess {
 			return 0, d.failCode(op, code)
 		}

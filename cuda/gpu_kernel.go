@@ -30,14 +30,14 @@ func (k *gpuKernel) Spec() KernelSpec { return k.spec }
 // validate checks cfg against the device's and the kernel's limits.
 func (k *gpuKernel) validate(op string, cfg LaunchConfig) error {
 	p := &k.d.props
-	if err := cfg.Validate(op, p); err != nil {
+	if err := cfg.validate(op, p); err != nil {
 		return err
 	}
 	if t := cfg.Block.Size(); t > k.maxThreads {
-		return Errorf(op, ErrInvalidValue, "%d threads per block exceed this kernel's limit of %d (its register use)", t, k.maxThreads)
+		return errorf(op, ErrInvalidValue, "%d threads per block exceed this kernel's limit of %d (its register use)", t, k.maxThreads)
 	}
 	if k.staticShared+cfg.SharedMem > p.MaxSharedMemoryPerBlock {
-		return Errorf(op, ErrInvalidValue, "%d bytes of dynamic shared memory plus the kernel's %d static bytes exceed %d per block",
+		return errorf(op, ErrInvalidValue, "%d bytes of dynamic shared memory plus the kernel's %d static bytes exceed %d per block",
 			cfg.SharedMem, k.staticShared, p.MaxSharedMemoryPerBlock)
 	}
 	return nil
@@ -60,7 +60,7 @@ func (d *gpuDevice) Kernel(module, name string) (Kernel, error) {
 	if m == nil {
 		ptx, specs, checks, ok := registeredModule(module)
 		if !ok {
-			return nil, Errorf(op, ErrNotFound, "no module %q is loaded (import package cuda/kernels for the "+
+			return nil, errorf(op, ErrNotFound, "no module %q is loaded (import package cuda/kernels for the "+
 				"built-in kernels, or load PTX with the device's LoadModule)", module)
 		}
 		if err := checkModule(op, module, ptx, specs); err != nil {
@@ -74,7 +74,7 @@ func (d *gpuDevice) Kernel(module, name string) (Kernel, error) {
 	}
 	spec, ok := m.specs[name]
 	if !ok {
-		return nil, Errorf(op, ErrNotFound, "no kernel %q in module %q", name, module)
+		return nil, errorf(op, ErrNotFound, "no kernel %q in module %q", name, module)
 	}
 	k := &gpuKernel{d: d, spec: spec, op: "Launch " + name, check: m.checks[name]}
 	err := d.call(func() error {
@@ -90,7 +90,7 @@ func (d *gpuDevice) Kernel(module, name string) (Kernel, error) {
 	})
 	if err != nil {
 		if resultCode(err) == cuNotFound {
-			return nil, Errorf(op, ErrNotFound, "module %q declares kernel %q but its PTX has no such entry", module, name)
+			return nil, errorf(op, ErrNotFound, "module %q declares kernel %q but its PTX has no such entry", module, name)
 		}
 		return nil, d.fail(op, err)
 	}
@@ -111,7 +111,7 @@ func (d *gpuDevice) LoadModule(name string, ptx []byte, kernels []KernelSpec) er
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.modules[name] != nil {
-		return Errorf(op, ErrInvalidValue, "module %q is already loaded", name)
+		return errorf(op, ErrInvalidValue, "module %q is already loaded", name)
 	}
 	_, err := d.loadLocked(op, name, ptx, kernels)
 	return err

@@ -13,7 +13,7 @@ import (
 func (d *gpuDevice) Alloc(size int) (DevicePtr, error) {
 	const op = "Alloc"
 	if size <= 0 {
-		return 0, Errorf(op, ErrInvalidValue, "size %d is not positive", size)
+		return 0, errorf(op, ErrInvalidValue, "size %d is not positive", size)
 	}
 	if err := d.enter(op); err != nil {
 		return 0, err
@@ -60,7 +60,7 @@ func (d *gpuDevice) MemoryUsed() int64 { return d.allocs.bytesUsed() }
 func (d *gpuDevice) AllocHost(size int) (*HostBuffer, error) {
 	const op = "AllocHost"
 	if size <= 0 {
-		return nil, Errorf(op, ErrInvalidValue, "size %d is not positive", size)
+		return nil, errorf(op, ErrInvalidValue, "size %d is not positive", size)
 	}
 	if err := d.enter(op); err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func (d *gpuDevice) AllocHost(size int) (*HostBuffer, error) {
 	if r != cuSuccess {
 		return nil, d.failCode(op, r)
 	}
-	b := NewHostBuffer(d, unsafe.Slice((*byte)(p), size))
+	b := newHostBuffer(d, unsafe.Slice((*byte)(p), size))
 	d.mu.Lock()
 	d.hosts[b] = p
 	d.mu.Unlock()
@@ -89,7 +89,7 @@ func (d *gpuDevice) FreeHost(b *HostBuffer) error {
 		return err
 	}
 	d.retireFor(b)
-	if _, err := b.MarkFreed(op); err != nil {
+	if _, err := b.markFreed(op); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -106,19 +106,17 @@ func (d *gpuDevice) FreeHost(b *HostBuffer) error {
 // device pinned may go into its asynchronous copies.
 func (d *gpuDevice) ownHost(op string, b *HostBuffer) error {
 	if b == nil {
-		return Errorf(op, ErrInvalidValue, "nil host buffer")
+		return errorf(op, ErrInvalidValue, "nil host buffer")
 	}
-	if b.Owner() != d {
-		if err := b.Err(); err != nil {
-			return &Error{Op: op, Detail: err.(*Error).Detail, Err: ErrInvalidValue}
+	if owner := b.Device(); owner != Device(d) {
+		if owner == nil { // the zero HostBuffer
+			return withOp(b.Err(), op)
 		}
-		return Errorf(op, ErrInvalidValue, "host buffer was not pinned by this device "+
+		return errorf(op, ErrForeign, "host buffer was not pinned by this device "+
 			"(asynchronous copies need page-locked memory from this device's AllocHost)")
 	}
 	if err := b.Err(); err != nil {
-		e := *err.(*Error)
-		e.Op = op
-		return &e
+		return withOp(err, op)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/coawait/coawait/cuda/internal/order"
 	"gorgonia.org/cu"
 )
 
@@ -23,9 +24,11 @@ type gpuStream struct {
 	g    guard     // calls in progress; closed by Close
 
 	// mu is held across the driver call that enqueues a copy, an event
-	// record or a host function, so that seq numbers them in stream order.
-	mu  sync.Mutex
-	seq uint64 // guarded by mu: ordered operations enqueued so far
+	// record, a wait or a host function, so that seq numbers them in
+	// stream order and order follows the driver's.
+	mu    sync.Mutex
+	seq   uint64       // guarded by mu: ordered operations enqueued so far
+	order *order.Queue // guarded by mu: the stream's place in the device's order
 
 	// umu guards uses; it is never held across a driver call, so a host
 	// callback (which holds the stream still) can always take it.
@@ -34,15 +37,20 @@ type gpuStream struct {
 	nuses atomic.Int32
 }
 
-// bufUse is a host buffer range used by the copy with sequence number seq.
+// bufUse is a host buffer range used by the copy with sequence number seq,
+// submitted at point at of the device's order.
 type bufUse struct {
 	seq    uint64
 	b      *HostBuffer
+	at     order.Point
 	write  bool
 	off, n int
 }
 
 var _ HostFuncLauncher = (*gpuStream)(nil)
+
+// Device is the stream's device.
+func (s *gpuStream) Device() Device { return s.d }
 
 // Priority is the stream's priority after clamping.
 func (s *gpuStream) Priority() int { return s.prio }
@@ -81,7 +89,7 @@ func (s *gpuStream) retire(upto uint64) {
 	i := 0
 	for ; i < len(s.uses) && s.uses[i].seq <= upto; i++ {
 		u := s.uses[i]
-		u.b.Release(s, u.write, u.off, u.n)
+		u.b.release(u.at, u.write, u.off, u.n)
 	}
 	n := copy(s.uses, s.uses[i:])
 	clear(s.uses[n:])
@@ -94,45 +102,56 @@ func (s *gpuStream) releaseAll() {
 	s.umu.Lock()
 	defer s.umu.Unlock()
 	for _, u := range s.uses {
-		u.b.Release(s, u.write, u.off, u.n)
+		u.b.release(u.at, u.write, u.off, u.n)
 	}
 	s.uses = nil
 	s.nuses.Store(0)
 }
 
-// copyHost enqueues a copy to or from host buffer b, whose range [off,
-// off+n) the caller acquired, with call; on failure it releases the range.
-func (s *gpuStream) copyHost(op string, b *HostBuffer, write bool, off, n int, call func() error) error {
-	s.mu.Lock()
-	err := s.d.call(call)
-	if err == nil {
-		s.seq++
-		s.umu.Lock()
-		s.uses = append(s.uses, bufUse{s.seq, b, write, off, n})
-		s.nuses.Store(int32(len(s.uses)))
-		s.umu.Unlock()
+// copyHost claims [off, off+n) of host buffer b, a live pinned buffer of
+// this device, for a copy on s that writes it (write) or reads it, and
+// enqueues the copy with call, all in stream order. If a copy the new one
+// is not ordered after holds the range, it checks once whether that copy
+// is in fact done (without waiting) before it gives up with ErrBufferBusy.
+func (s *gpuStream) copyHost(op string, b *HostBuffer, write bool, off, n int, call func(mem []byte) error) error {
+	if err := s.d.ownHost(op, b); err != nil {
+		return err
 	}
-	s.mu.Unlock()
-	if err != nil {
-		b.Release(s, write, off, n)
-		return s.d.fail(op, err)
+	for retried := false; ; retried = true {
+		s.mu.Lock()
+		at := s.order.Point()
+		mem, err := b.acquire(op, at, s.orderedAfter, write, off, n)
+		if errors.Is(err, ErrBufferBusy) && !retried {
+			s.mu.Unlock()
+			s.d.retireFor(b) // takes other streams' locks: never with ours
+			continue
+		}
+		if err != nil || n == 0 {
+			s.mu.Unlock()
+			return err
+		}
+		err = s.d.call(func() error { return call(mem) })
+		if err == nil {
+			s.seq++
+			s.umu.Lock()
+			s.uses = append(s.uses, bufUse{s.seq, b, at, write, off, n})
+			s.nuses.Store(int32(len(s.uses)))
+			s.umu.Unlock()
+		}
+		s.mu.Unlock()
+		if err != nil {
+			b.release(at, write, off, n)
+			return s.d.fail(op, err)
+		}
+		return nil
 	}
-	return nil
 }
 
-// acquire claims [off, off+n) of b for a copy on s, after checking that b
-// is a live pinned buffer of this device. If another stream's copy holds
-// the range, it checks once whether that copy is in fact done.
-func (s *gpuStream) acquire(op string, b *HostBuffer, write bool, off, n int) ([]byte, error) {
-	if err := s.d.ownHost(op, b); err != nil {
-		return nil, err
-	}
-	mem, err := b.Acquire(op, s, write, off, n)
-	if errors.Is(err, ErrBufferBusy) {
-		s.d.retireFor(b)
-		mem, err = b.Acquire(op, s, write, off, n)
-	}
-	return mem, err
+// orderedAfter reports whether work submitted to s now is ordered after a
+// copy submitted at point earlier; s.mu must be held.
+func (s *gpuStream) orderedAfter(earlier any) bool {
+	p, ok := earlier.(order.Point)
+	return ok && s.order.Covers(p)
 }
 
 // CopyHtoD copies from pinned host memory with cuMemcpyHtoDAsync.
@@ -145,11 +164,7 @@ func (s *gpuStream) CopyHtoD(dst DevicePtr, dstOff int, src *HostBuffer, srcOff,
 	if err := s.d.allocs.check(op, "destination", dst, dstOff, n); err != nil {
 		return err
 	}
-	mem, err := s.acquire(op, src, false, srcOff, n)
-	if err != nil || n == 0 {
-		return err
-	}
-	return s.copyHost(op, src, false, srcOff, n, func() error {
+	return s.copyHost(op, src, false, srcOff, n, func(mem []byte) error {
 		return cu.MemcpyHtoDAsync(cu.DevicePtr(dst.Add(dstOff)), unsafe.Pointer(unsafe.SliceData(mem)), int64(n), s.st)
 	})
 }
@@ -164,11 +179,7 @@ func (s *gpuStream) CopyDtoH(dst *HostBuffer, dstOff int, src DevicePtr, srcOff,
 	if err := s.d.allocs.check(op, "source", src, srcOff, n); err != nil {
 		return err
 	}
-	mem, err := s.acquire(op, dst, true, dstOff, n)
-	if err != nil || n == 0 {
-		return err
-	}
-	return s.copyHost(op, dst, true, dstOff, n, func() error {
+	return s.copyHost(op, dst, true, dstOff, n, func(mem []byte) error {
 		return cu.MemcpyDtoHAsync(unsafe.Pointer(unsafe.SliceData(mem)), cu.DevicePtr(src.Add(srcOff)), int64(n), s.st)
 	})
 }
@@ -225,14 +236,14 @@ func (s *gpuStream) Memset(dst DevicePtr, off, n int, value byte) error {
 func (s *gpuStream) Launch(k Kernel, cfg LaunchConfig, args ...Arg) error {
 	kk, ok := k.(*gpuKernel)
 	if !ok || kk == nil {
-		if k == nil {
-			return Errorf("Launch", ErrInvalidValue, "nil kernel")
+		if k == nil || kk == nil && ok {
+			return errorf("Launch", ErrInvalidValue, "nil kernel")
 		}
-		return Errorf("Launch", ErrInvalidValue, "kernel %v is not a kernel of the CUDA backend", k.Spec())
+		return errorf("Launch", ErrForeign, "kernel %v is not from this device", k.Spec())
 	}
 	op := kk.op
 	if kk.d != s.d {
-		return Errorf(op, ErrInvalidValue, "kernel belongs to another device")
+		return errorf(op, ErrForeign, "kernel is from another device")
 	}
 	if err := s.enter(op); err != nil {
 		return err
@@ -282,7 +293,7 @@ func (s *gpuStream) RecordEvent(e Event) error {
 	ev.mu.Lock()
 	err = s.d.call(func() error { return ev.ev.Record(s.st) })
 	if err == nil {
-		ev.rec, ev.seq = s, s.seq
+		ev.rec, ev.seq, ev.mark = s, s.seq, s.order.Mark()
 	}
 	ev.mu.Unlock()
 	s.mu.Unlock()
@@ -307,7 +318,18 @@ func (s *gpuStream) WaitEvent(e Event) error {
 		return &Error{Op: op, Detail: "event is closed", Err: ErrClosed}
 	}
 	defer ev.g.exit()
-	if err := s.d.call(func() error { return s.st.Wait(ev.ev, 0) }); err != nil {
+	// s.mu before ev.mu, as in RecordEvent: the mark must be that of the
+	// record the driver's wait follows.
+	s.mu.Lock()
+	ev.mu.Lock()
+	err = s.d.call(func() error { return s.st.Wait(ev.ev, 0) })
+	mark := ev.mark
+	ev.mu.Unlock()
+	if err == nil {
+		s.order.Wait(mark)
+	}
+	s.mu.Unlock()
+	if err != nil {
 		return s.d.fail(op, err)
 	}
 	return nil
@@ -317,7 +339,7 @@ func (s *gpuStream) WaitEvent(e Event) error {
 func (s *gpuStream) LaunchHostFunc(fn func(err error)) error {
 	const op = "LaunchHostFunc"
 	if fn == nil {
-		return Errorf(op, ErrInvalidValue, "nil host function")
+		return errorf(op, ErrInvalidValue, "nil host function")
 	}
 	if err := s.enter(op); err != nil {
 		return err

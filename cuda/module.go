@@ -49,23 +49,23 @@ func registeredModule(name string) (ptx []byte, specs []KernelSpec, checks map[s
 // checkModule checks the arguments of a LoadModule call.
 func checkModule(op, name string, ptx []byte, kernels []KernelSpec) error {
 	if name == "" {
-		return Errorf(op, ErrInvalidValue, "empty module name")
+		return errorf(op, ErrInvalidValue, "empty module name")
 	}
 	if len(ptx) == 0 {
-		return Errorf(op, ErrInvalidValue, "module %q has no PTX", name)
+		return errorf(op, ErrInvalidValue, "module %q has no PTX", name)
 	}
 	seen := make(map[string]bool, len(kernels))
 	for _, k := range kernels {
 		if k.Name == "" || seen[k.Name] {
-			return Errorf(op, ErrInvalidValue, "module %q declares an empty or duplicate kernel name %q", name, k.Name)
+			return errorf(op, ErrInvalidValue, "module %q declares an empty or duplicate kernel name %q", name, k.Name)
 		}
 		seen[k.Name] = true
 		if len(k.Params) > maxKernelParams {
-			return Errorf(op, ErrInvalidValue, "kernel %v has %d parameters; at most %d are supported", k, len(k.Params), maxKernelParams)
+			return errorf(op, ErrInvalidValue, "kernel %v has %d parameters; at most %d are supported", k, len(k.Params), maxKernelParams)
 		}
 		for i, p := range k.Params {
 			if p.Kind == ParamInvalid || p.Kind > ParamFloat64 {
-				return Errorf(op, ErrInvalidValue, "kernel %s parameter %d has invalid kind %v", k.Name, i, p.Kind)
+				return errorf(op, ErrInvalidValue, "kernel %s parameter %d has invalid kind %v", k.Name, i, p.Kind)
 			}
 		}
 	}

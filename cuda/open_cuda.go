@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/coawait/coawait/cuda/internal/order"
 	"gorgonia.org/cu"
 )
 
@@ -42,7 +43,7 @@ func Open(ordinal int) (Device, error) {
 		return nil, &Error{Op: op, Detail: "counting GPUs", Err: ErrNoDevice, Cause: driverError(resultCode(err))}
 	}
 	if ordinal < 0 || ordinal >= n {
-		return nil, Errorf(op, ErrNoDevice, "no GPU with ordinal %d (this host has %d)", ordinal, n)
+		return nil, errorf(op, ErrNoDevice, "no GPU with ordinal %d (this host has %d)", ordinal, n)
 	}
 	dev, err := cu.GetDevice(ordinal)
 	if err != nil {
@@ -67,6 +68,7 @@ func Open(ordinal int) (Device, error) {
 		_ = dev.ReleasePrimaryCtx()
 		return nil, openError(op, ordinal, err)
 	}
+	d.allocs.register()
 	return d, nil
 }
 
@@ -203,7 +205,7 @@ func (d *gpuDevice) NewStream(priority int) (Stream, error) {
 	if err != nil {
 		return nil, d.fail(op, err)
 	}
-	s := &gpuStream{d: d, st: st, prio: prio, g: newGuard()}
+	s := &gpuStream{d: d, st: st, prio: prio, g: newGuard(), order: order.NewQueue()}
 	d.mu.Lock()
 	d.streams[s] = struct{}{}
 	d.mu.Unlock()
@@ -216,7 +218,7 @@ func (d *gpuDevice) NewStream(priority int) (Stream, error) {
 func (d *gpuDevice) NewEvent(flags EventFlags) (Event, error) {
 	const op = "NewEvent"
 	if flags&^EventDisableTiming != 0 {
-		return nil, Errorf(op, ErrInvalidValue, "unknown event flags %#x", uint32(flags&^EventDisableTiming))
+		return nil, errorf(op, ErrInvalidValue, "unknown event flags %#x", uint32(flags&^EventDisableTiming))
 	}
 	if err := d.enter(op); err != nil {
 		return nil, err
@@ -319,13 +321,14 @@ func (d *gpuDevice) Close() error {
 		for _, m := range modules {
 			_ = m.mod.Unload()
 		}
+		d.allocs.unregister()
 		for _, p := range d.allocs.takeAll() {
 			_ = cu.MemFree(cu.DevicePtr(p))
 		}
 		return nil
 	})
 	for b, p := range hosts {
-		b.Invalidate()
+		b.invalidate()
 		d.hostFree(p)
 	}
 	if err := d.dev.ReleasePrimaryCtx(); err != nil && !lost {
