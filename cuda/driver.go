@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sync"
@@ -111,25 +112,15 @@ type allocSpan struct {
 func (t *allocTable) insert(base uintptr, size int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(t.allocs, base, func(a allocSpan, b uintptr) int { return cmpAddr(a.base, b) })
+	i, _ := slices.BinarySearchFunc(t.allocs, base, func(a allocSpan, b uintptr) int { return cmp.Compare(a.base, b) })
 	t.allocs = slices.Insert(t.allocs, i, allocSpan{base, size})
 	t.used += int64(size)
-}
-
-func cmpAddr(a, b uintptr) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // findLocked returns the index of the allocation containing p, or -1.
 // t.mu must be held.
 func (t *allocTable) findLocked(p uintptr) int {
-	i, found := slices.BinarySearchFunc(t.allocs, p, func(a allocSpan, b uintptr) int { return cmpAddr(a.base, b) })
+	i, found := slices.BinarySearchFunc(t.allocs, p, func(a allocSpan, b uintptr) int { return cmp.Compare(a.base, b) })
 	if found {
 		return i
 	}
