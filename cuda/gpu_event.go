@@ -102,20 +102,28 @@ func (e *gpuEvent) Synchronize() error {
 
 // Close destroys the event with cuEventDestroy.
 func (e *gpuEvent) Close() error {
-	const op = "Event.Close"
-	if err := e.d.enter(op); err != nil {
+	return e.d.closeHandle("Event.Close", "event", &e.g, func() error {
+		e.d.mu.Lock()
+		delete(e.d.events, e)
+		e.d.mu.Unlock()
+		return cu.DestroyEvent(&e.ev)
+	})
+}
+
+// closeHandle closes the guard g of a stream or event (what), waits for the
+// calls in progress on it, and then runs destroy, one driver call, with the
+// context current.
+func (d *gpuDevice) closeHandle(op, what string, g *guard, destroy func() error) error {
+	if err := d.enter(op); err != nil {
 		return err
 	}
-	defer e.d.g.exit()
-	if !e.g.close() {
-		return &Error{Op: op, Detail: "event is closed", Err: ErrClosed}
+	defer d.g.exit()
+	if !g.close() {
+		return &Error{Op: op, Detail: what + " is closed", Err: ErrClosed}
 	}
-	e.g.wait()
-	e.d.mu.Lock()
-	delete(e.d.events, e)
-	e.d.mu.Unlock()
-	if err := e.d.call(func() error { return cu.DestroyEvent(&e.ev) }); err != nil {
-		return e.d.fail(op, err)
+	g.wait()
+	if err := d.call(destroy); err != nil {
+		return d.fail(op, err)
 	}
 	return nil
 }

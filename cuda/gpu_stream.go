@@ -276,36 +276,30 @@ func (s *gpuStream) Launch(k Kernel, cfg LaunchConfig, args ...Arg) error {
 
 // RecordEvent records e with cuEventRecord.
 func (s *gpuStream) RecordEvent(e Event) error {
-	const op = "RecordEvent"
-	ev, err := s.d.event(op, e)
-	if err != nil {
+	return s.eventOp("RecordEvent", e, func(ev *gpuEvent) error {
+		err := s.d.call(func() error { return ev.ev.Record(s.st) })
+		if err == nil {
+			ev.rec, ev.seq, ev.mark = s, s.seq, s.order.Mark()
+		}
 		return err
-	}
-	if err := s.enter(op); err != nil {
-		return err
-	}
-	defer s.exit()
-	if !ev.g.enter() {
-		return &Error{Op: op, Detail: "event is closed", Err: ErrClosed}
-	}
-	defer ev.g.exit()
-	s.mu.Lock()
-	ev.mu.Lock()
-	err = s.d.call(func() error { return ev.ev.Record(s.st) })
-	if err == nil {
-		ev.rec, ev.seq, ev.mark = s, s.seq, s.order.Mark()
-	}
-	ev.mu.Unlock()
-	s.mu.Unlock()
-	if err != nil {
-		return s.d.fail(op, err)
-	}
-	return nil
+	})
 }
 
 // WaitEvent makes later work wait for e with cuStreamWaitEvent.
 func (s *gpuStream) WaitEvent(e Event) error {
-	const op = "WaitEvent"
+	return s.eventOp("WaitEvent", e, func(ev *gpuEvent) error {
+		err := s.d.call(func() error { return s.st.Wait(ev.ev, 0) })
+		if err == nil {
+			s.order.Wait(ev.mark) // the mark of the record the driver's wait follows
+		}
+		return err
+	})
+}
+
+// eventOp runs f, one driver call on s and e's event, with both in use
+// and s.mu then ev.mu held (the order every path takes them in), and
+// turns a driver error into the backend's.
+func (s *gpuStream) eventOp(op string, e Event, f func(ev *gpuEvent) error) error {
 	ev, err := s.d.event(op, e)
 	if err != nil {
 		return err
@@ -318,16 +312,10 @@ func (s *gpuStream) WaitEvent(e Event) error {
 		return &Error{Op: op, Detail: "event is closed", Err: ErrClosed}
 	}
 	defer ev.g.exit()
-	// s.mu before ev.mu, as in RecordEvent: the mark must be that of the
-	// record the driver's wait follows.
 	s.mu.Lock()
 	ev.mu.Lock()
-	err = s.d.call(func() error { return s.st.Wait(ev.ev, 0) })
-	mark := ev.mark
+	err = f(ev)
 	ev.mu.Unlock()
-	if err == nil {
-		s.order.Wait(mark)
-	}
 	s.mu.Unlock()
 	if err != nil {
 		return s.d.fail(op, err)
@@ -368,17 +356,8 @@ func (s *gpuStream) Synchronize() error {
 // Close destroys the stream with cuStreamDestroy, which lets work already
 // submitted finish.
 func (s *gpuStream) Close() error {
-	const op = "Stream.Close"
-	if err := s.d.enter(op); err != nil {
+	if err := s.d.closeHandle("Stream.Close", "stream", &s.g, s.st.Destroy); err != nil {
 		return err
-	}
-	defer s.d.g.exit()
-	if !s.g.close() {
-		return &Error{Op: op, Detail: "stream is closed", Err: ErrClosed}
-	}
-	s.g.wait()
-	if err := s.d.call(s.st.Destroy); err != nil {
-		return s.d.fail(op, err)
 	}
 	if s.nuses.Load() == 0 {
 		s.d.mu.Lock()

@@ -166,20 +166,8 @@ func BenchmarkGPUCopy(b *testing.B) {
 	for _, dir := range []string{"HtoD", "DtoH"} {
 		// The copies are asynchronous: each loop ends with a wait for the
 		// last one, inside the timed region (a b.N loop, not b.Loop, so
-		// that the wait is timed).
-		b.Run(dir+"/pinned/raw", func(b *testing.B) {
-			b.SetBytes(copySize)
-			defer r.bind()()
-			b.ResetTimer()
-			for range b.N {
-				if dir == "HtoD" {
-					check(b, cu.MemcpyHtoDAsync(cu.DevicePtr(d), pinnedPtr, copySize, r.st))
-				} else {
-					check(b, cu.MemcpyDtoHAsync(pinnedPtr, cu.DevicePtr(d), copySize, r.st))
-				}
-			}
-			check(b, r.st.Synchronize())
-		})
+		// that the wait is timed; see rawCopies).
+		b.Run(dir+"/pinned/raw", func(b *testing.B) { rawCopies(b, r, dir, d, pinnedPtr) })
 		b.Run(dir+"/pinned/scheduler", func(b *testing.B) {
 			b.SetBytes(copySize)
 			var last interface {
@@ -198,21 +186,10 @@ func BenchmarkGPUCopy(b *testing.B) {
 			check(b, err)
 		})
 		b.Run(dir+"/pageable/raw", func(b *testing.B) {
-			b.SetBytes(copySize)
-			defer r.bind()()
-			p := unsafe.Pointer(unsafe.SliceData(pageable))
-			b.ResetTimer()
-			for range b.N {
-				// With pageable memory the driver has finished with the Go
-				// memory when the call returns (it stages it), so cgo's
-				// pointer rules hold.
-				if dir == "HtoD" {
-					check(b, cu.MemcpyHtoDAsync(cu.DevicePtr(d), p, copySize, r.st))
-				} else {
-					check(b, cu.MemcpyDtoHAsync(p, cu.DevicePtr(d), copySize, r.st))
-				}
-			}
-			check(b, r.st.Synchronize())
+			// With pageable memory the driver has finished with the Go
+			// memory when the call returns (it stages it), so cgo's
+			// pointer rules hold.
+			rawCopies(b, r, dir, d, unsafe.Pointer(unsafe.SliceData(pageable)))
 		})
 		b.Run(dir+"/pageable/scheduler", func(b *testing.B) {
 			b.SetBytes(copySize)
@@ -231,6 +208,22 @@ func BenchmarkGPUCopy(b *testing.B) {
 			}
 		})
 	}
+}
+
+// rawCopies times b.N raw asynchronous copies (dir "HtoD" or "DtoH") of
+// copySize bytes between host memory at h and d, and the wait for the last.
+func rawCopies(b *testing.B, r *rawEnv, dir string, d cuda.DevicePtr, h unsafe.Pointer) {
+	b.SetBytes(copySize)
+	defer r.bind()()
+	b.ResetTimer()
+	for range b.N {
+		if dir == "HtoD" {
+			check(b, cu.MemcpyHtoDAsync(cu.DevicePtr(d), h, copySize, r.st))
+		} else {
+			check(b, cu.MemcpyDtoHAsync(h, cu.DevicePtr(d), copySize, r.st))
+		}
+	}
+	check(b, r.st.Synchronize())
 }
 
 // discard adapts a future of another type to the one the loop awaits.
