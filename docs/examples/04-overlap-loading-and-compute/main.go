@@ -37,8 +37,8 @@ const (
 // decode on one worker (the loader reads it in order: no shuffling).
 type images struct{ decode func(batch int) time.Duration }
 
-func (images) Len() int                       { return steps * batchSize }
-func (images) Shape() (features_, labels int) { return features, 1 }
+func (images) Len() int                        { return steps * batchSize }
+func (images) Shape() (nFeatures, nLabels int) { return features, 1 }
 func (d images) Decode(i int, x []float32, y []int32) error {
 	time.Sleep(d.decode(i/batchSize) / batchSize) // reading and decoding
 	for j := range x {
