@@ -85,12 +85,12 @@ func (g *gpu) compute(ctx context.Context, xs []float32) *future.Future[float32]
 	})
 }
 
-// newGPU opens the simulated GPU and everything compute needs. close
+// newGPU opens the simulated GPU and everything compute needs. release
 // releases it all.
-func newGPU() (g *gpu, close func() error, err error) {
+func newGPU() (g *gpu, release func() error, err error) {
 	dev := sim.New(sim.Config{}) // an H100 model in pure Go
 	g = &gpu{}
-	close = func() error {
+	release = func() error {
 		var errs []error
 		if g.s != nil {
 			errs = append(errs, g.s.Close())
@@ -102,7 +102,7 @@ func newGPU() (g *gpu, close func() error, err error) {
 	}
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, close())
+			err = errors.Join(err, release())
 		}
 	}()
 	if g.s, err = scheduler.New(dev); err != nil {
@@ -117,7 +117,7 @@ func newGPU() (g *gpu, close func() error, err error) {
 	if g.x, err = dev.Alloc(4 * batchSize); err != nil { // freed by dev.Close
 		return nil, nil, err
 	}
-	return g, close, nil
+	return g, release, nil
 }
 
 func run(ctx context.Context, w io.Writer) (err error) {
