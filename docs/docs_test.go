@@ -222,3 +222,26 @@ func TestCheck(t *testing.T) {
 		t.Error("output blocks are not compared exactly")
 	}
 }
+
+// The page parser never panics, and every block it finds is text of the
+// page that follows its marker.
+func FuzzBlocks(f *testing.F) {
+	f.Add("<!-- code: f.go -->\n```go\nfunc main() {}\n```\n")
+	f.Add("<!-- output: o.txt -->\n```text\na\n\nb\n```\ntail\n")
+	f.Add("```go\nunmarked\n```\n<!-- code: x -->\n")
+	f.Add("<!-- code: a -->\n```go\n```\n<!-- code: b -->\n```go\nx\n")
+	f.Fuzz(func(t *testing.T, page string) {
+		bs, err := blocks("p.md", []byte(page))
+		if err != nil {
+			return
+		}
+		for _, b := range bs {
+			if !b.closed || !strings.Contains(page, b.text) {
+				t.Fatalf("block %+v is not closed text of the page", b)
+			}
+			if !strings.Contains(page, "<!-- "+b.kind+": "+b.file+" -->") {
+				t.Fatalf("block %+v has no marker in the page", b)
+			}
+		}
+	})
+}
