@@ -14,4 +14,10 @@
 // must equal that file, which the example's own test compares with what the
 // program prints. So neither the code nor the output a page shows can drift
 // from the programs, which `go test ./...` builds and runs.
+//
+// After changing a program on purpose, rewrite its output.txt with
+//
+//	go test ./docs/examples/NN-slug -update
+//
+// and copy the file into the page's output block.
 package docs
