@@ -132,9 +132,10 @@ func TestMarkedBlocks(t *testing.T) {
 	}
 }
 
-// Every example is quoted by a page and has a test that runs it.
+// Every example is quoted by a page and has a test that runs it, and a
+// page shows the output it prints.
 func TestExamplesQuoted(t *testing.T) {
-	quoted := map[string]bool{}
+	quoted := map[string]bool{} // example folders, and output files, quoted
 	for _, p := range pages(t) {
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -143,6 +144,9 @@ func TestExamplesQuoted(t *testing.T) {
 		bs, _ := blocks(p, data) // errors are TestMarkedBlocks's
 		for _, b := range bs {
 			quoted[filepath.Dir(filepath.FromSlash(b.file))] = true
+			if b.kind == "output" {
+				quoted[filepath.FromSlash(b.file)] = true
+			}
 		}
 	}
 	dirs, err := filepath.Glob(filepath.Join("examples", "*"))
@@ -158,6 +162,10 @@ func TestExamplesQuoted(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(d, "main_test.go")); err != nil {
 			t.Errorf("%s: no main_test.go runs this example", d)
+		}
+		out := filepath.Join(d, "output.txt")
+		if _, err := os.Stat(out); err == nil && !quoted[out] {
+			t.Errorf("%s: no page shows this output in a marked output block", out)
 		}
 	}
 }
