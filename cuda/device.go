@@ -131,9 +131,9 @@ type Kernel interface {
 }
 
 // HostFuncLauncher is an optional interface of a [Stream]: backends whose
-// driver can call back into the host (the simulator does; the CUDA backend on
-// gorgonia.org/cu cannot) implement it, and callers check with a type
-// assertion.
+// driver can call back into the host implement it (the simulator does, and
+// so does the CUDA backend, through cuStreamAddCallback), and callers check
+// with a type assertion.
 type HostFuncLauncher interface {
 	// LaunchHostFunc enqueues fn. fn runs exactly once, on a goroutine
 	// owned by the device: with a nil error after all work submitted to the

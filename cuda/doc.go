@@ -4,12 +4,34 @@
 //
 // Two backends implement [Device]:
 //
-//   - the real driver, built with -tags cuda on a host with the NVIDIA driver
-//     (a later issue; in the default build [Open] returns [ErrNotBuilt]);
+//   - the real driver, built with -tags cuda: [Open] returns GPU n through
+//     the CUDA driver API (on gorgonia.org/cu v0.9.6, with a small cgo
+//     helper for what that binding lacks). In the default build [Open]
+//     returns [ErrNotBuilt], and nothing links gorgonia.org/cu;
 //   - the pure-Go simulated GPU in package cuda/sim, which obeys the same
 //     contract and is what tests and demos use on machines without a GPU.
 //
 // The package cuda/cudatest holds the one conformance suite both must pass.
+//
+// # Building for a GPU
+//
+// The cuda build tag needs cgo, the CUDA 11.8 driver header cuda.h and a
+// libcuda.so to link against (scripts/cuda-toolchain fetches both, the
+// stub library included, without a GPU, and prints the CGO_CFLAGS and
+// CGO_LDFLAGS to use). Such a binary loads libcuda.so.1 when it starts, and
+// gorgonia.org/cu's package initialisation calls cuInit and exits the
+// process (status 1) where no driver or GPU is present: build with the tag
+// anywhere, but run it only on a host with the NVIDIA driver.
+// scripts/gpu-check builds and runs the GPU tests and benchmarks there.
+//
+// On the GPU, work runs on the device's primary context; every call makes
+// it current on the calling thread for the call's duration, so no
+// goroutine stays locked to a thread. Kernels come from PTX: the built-in
+// ones of package cuda/kernels (loaded when first looked up) and a
+// program's own through the optional [ModuleLoader] interface. Driver
+// errors wrap a [DriverError] with the CUresult. A fault in a kernel
+// (illegal address, trap) poisons the context for the life of the
+// process: the device is lost ([ErrDeviceLost]) and stays lost.
 //
 // # Model
 //

@@ -63,7 +63,9 @@ type Error struct {
 	// Err is the sentinel error (ErrInvalidValue, ErrDeviceLost, ...), or
 	// another error chosen by a backend.
 	Err error
-	// Cause is what made a device fail, for sticky errors; nil otherwise.
+	// Cause is what made the operation fail beyond Err: for sticky errors
+	// what made the device fail, and for the CUDA backend the driver's
+	// [*DriverError]; nil otherwise.
 	Cause error
 }
 

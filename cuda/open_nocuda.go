@@ -5,7 +5,8 @@ package cuda
 // notBuilt is the detail of the errors returned by Open and DeviceCount in
 // the default build.
 const notBuilt = "this binary was built without the CUDA backend; rebuild with " +
-	"`go build -tags cuda` on a host with the NVIDIA driver (libcuda.so.1), " +
+	"`-tags cuda` (cgo, with the CGO_CFLAGS and CGO_LDFLAGS that scripts/cuda-toolchain prints) " +
+	"and run it on a host with the NVIDIA driver (libcuda.so.1), " +
 	"or use the simulated device in package github.com/coawait/coawait/cuda/sim"
 
 // Open opens the GPU with the given ordinal. In this build (without -tags

@@ -59,9 +59,10 @@
 // panicking goroutine is usually not the one that can handle the failure (it
 // may be the goroutine that settled an unrelated future, or a device event
 // loop), so re-panicking there would crash the process far from the code
-// that awaits; and re-panicking inside Await (conc's Catcher, errgroup since
-// 2024) would make every Await a potential panic site and would lose the
-// panic entirely if nobody awaits. An error cannot be lost silently by the
+// that awaits; and re-panicking inside Await (as conc's Catcher does in
+// Wait; x/sync's errgroup, as of v0.25, does not propagate panics at all,
+// and its comment in Group.Go gives its reasons) would make every Await a
+// potential panic site and would lose the panic entirely if nobody awaits. An error cannot be lost silently by the
 // combinators either: [All] fails with it, [AllSettled] records it. Use
 // errors.As(err, &pe) to find it; [PanicError.Unwrap] returns the panic value
 // when it is an error (for example a runtime.Error).

@@ -35,8 +35,12 @@ func FuzzScheduler(f *testing.F) {
 	})
 }
 
+// fuzzDevice opens the device a program runs on: the simulator, or, with
+// -tags cuda and COAWAIT_GPU=1, GPU 0 (see gpu_test.go).
+var fuzzDevice = func(t *testing.T) cuda.Device { return sim.New(sim.Config{}) }
+
 func runProgram(t *testing.T, prog []byte) {
-	dev := sim.New(sim.Config{})
+	dev := fuzzDevice(t)
 	defer dev.Close()
 	policy := policies[0]
 	if len(prog) > 0 {

@@ -6,8 +6,8 @@ import (
 )
 
 // Module is the kernel module the suite uses: [kernels.Module]. The
-// simulator registers it as sim.BuiltinModule; the real backend loads it
-// from [kernels.Modules].
+// simulator registers it as sim.BuiltinModule; the CUDA backend loads its
+// PTX, which package kernels registers, when a test first looks it up.
 const Module = kernels.Module
 
 // suiteKernels are the kernels the suite launches, defined in cuda/kernels.

@@ -132,6 +132,7 @@ func testCopyBounds(t *testing.T, nd NewDevice) {
 	freed := alloc(t, dev, 64)
 	ok(t, dev.Free(freed))
 	foreign := alloc(t, other, 64)
+	foreignHost := host(t, other, 64) // pinned by another device: not usable here
 	h := host(t, dev, 64)
 	copy(hostBytes(t, h), repeat(7, 64))
 	ok(t, s.Memset(d, 0, 64, 1))
@@ -151,6 +152,7 @@ func testCopyBounds(t *testing.T, nd NewDevice) {
 		{"HtoD null", "CopyHtoD", func() error { return s.CopyHtoD(0, 0, h, 0, 1) }},
 		{"HtoD freed", "CopyHtoD", func() error { return s.CopyHtoD(freed, 0, h, 0, 1) }},
 		{"HtoD nil host", "CopyHtoD", func() error { return s.CopyHtoD(d, 0, nil, 0, 1) }},
+		{"HtoD zero HostBuffer", "CopyHtoD", func() error { return s.CopyHtoD(d, 0, new(cuda.HostBuffer), 0, 1) }},
 		{"HtoD interior overflow", "CopyHtoD", func() error { return s.CopyHtoD(d.Add(32), 0, h, 0, 33) }},
 		{"DtoH dst overflow", "CopyDtoH", func() error { return s.CopyDtoH(h, 1, d, 0, 64) }},
 		{"DtoH src overflow", "CopyDtoH", func() error { return s.CopyDtoH(h, 0, d, 63, 2) }},
@@ -170,6 +172,10 @@ func testCopyBounds(t *testing.T, nd NewDevice) {
 	wantErr(t, "DtoH foreign", s.CopyDtoH(h, 0, foreign, 0, 1), cuda.ErrForeign, "CopyDtoH")
 	wantErr(t, "DtoD foreign", s.CopyDtoD(d2, 0, foreign, 0, 1), cuda.ErrForeign, "CopyDtoD")
 	wantErr(t, "Memset foreign", s.Memset(foreign, 0, 1, 9), cuda.ErrForeign, "Memset")
+	// So is a host buffer of another device: a GPU copies asynchronously
+	// only from memory it pinned itself.
+	wantErr(t, "HtoD from another device's host buffer", s.CopyHtoD(d, 0, foreignHost, 0, 1), cuda.ErrForeign, "CopyHtoD")
+	wantErr(t, "DtoH into another device's host buffer", s.CopyDtoH(foreignHost, 0, d, 0, 1), cuda.ErrForeign, "CopyDtoH")
 	ok(t, s.Synchronize())
 	got := host(t, dev, 128)
 	ok(t, s.CopyDtoH(got, 0, d, 0, 64))

@@ -287,9 +287,12 @@ func (l *loader) Kernel(module, name string) (cuda.Kernel, error) {
 	return l.Device.Kernel(module, name)
 }
 
-func (l *loader) LoadModule(name string, ptx []byte) error {
+func (l *loader) LoadModule(name string, ptx []byte, specs []cuda.KernelSpec) error {
 	if !bytes.Contains(ptx, []byte(".entry sgemm_f32(")) {
 		return kit.Errorf("LoadModule", cuda.ErrInvalidValue, "not the PTX")
+	}
+	if len(specs) != len(kernels.All()) {
+		return kit.Errorf("LoadModule", cuda.ErrInvalidValue, "%d specs, want %d", len(specs), len(kernels.All()))
 	}
 	l.loaded = append(l.loaded, name)
 	return nil

@@ -17,15 +17,17 @@
 // # Backends
 //
 // Package cuda/sim registers [All] in every simulated device, under
-// [Module]; user kernels still go through sim.Device.RegisterKernel. A real
-// GPU backend lives in package cuda and cannot import this package (cuda
-// is imported here), so the PTX travels the other way: [Bind] hands a
-// device that lacks the kernels [Modules], one PTX text per module, if the
-// device is a [ModuleLoader]; the backend loads each (cuModuleLoadDataEx;
-// the driver JIT-compiles the compute_80 PTX for the GPU at hand, Ampere or
-// Hopper) and then finds the kernels by name.
-// Before a launch the backend can run a kernel's Check on a [NewCheckCall]
-// built from the sizes of the allocations it tracks.
+// [Module]; user kernels still go through sim.Device.RegisterKernel. The
+// CUDA backend (package cuda, -tags cuda) cannot import this package (cuda
+// is imported here), so the PTX travels the other way: this package's init
+// files [Modules], with the kernels' specs and checks, in a registry that
+// package cuda reads (cuda/internal/modreg), and a GPU device loads a
+// module from there (cuModuleLoadDataEx; the driver JIT-compiles the
+// compute_80 PTX for the GPU at hand, Ampere or Hopper) the first time
+// Device.Kernel asks for one of its kernels. Before each launch the
+// backend runs the kernel's Check on a [NewCheckCall] built from the sizes
+// of the allocations behind the pointer arguments. Other backends that run
+// PTX get [Modules] through [Bind] if they implement cuda.ModuleLoader.
 //
 // # Building the PTX
 //
@@ -159,15 +161,15 @@ var coawaitPTX []byte
 //go:embed *.cu
 var sources embed.FS
 
-// PTXModule is one module's PTX text, for a real backend to load.
+// PTXModule is one module's PTX text, for a backend that runs PTX.
 type PTXModule struct {
 	Name string // the module name that cuda.Device.Kernel looks kernels up by
 	PTX  []byte // PTX text for compute_80, no trailing NUL; shared, do not modify
 }
 
-// Modules returns the PTX of every module (today one: [Module]). A real
-// backend loads each (cuModuleLoadDataEx) and then finds the kernels of
-// [All] in it by name.
+// Modules returns the PTX of every module (today one: [Module]). A backend
+// that runs PTX loads each (cuModuleLoadDataEx) and then finds the kernels
+// of [All] in it by name.
 func Modules() []PTXModule { return []PTXModule{{Name: Module, PTX: coawaitPTX}} }
 
 // Sources returns the CUDA C sources, by file name: coawait.cu includes the

@@ -219,26 +219,18 @@ type Set struct {
 	kernels map[string]cuda.Kernel
 }
 
-// ModuleLoader is implemented by backends that load kernels from PTX at
-// run time, as the real GPU backend (package cuda, -tags cuda) is meant to:
-// LoadModule loads ptx (compute_80 PTX text without a trailing NUL; the
-// backend adds one for cuModuleLoadDataEx) under the module name, and a JIT
-// failure is an error that carries the JIT log. The simulator does not need
-// it: its devices are born with the kernels.
-type ModuleLoader interface {
-	LoadModule(name string, ptx []byte) error
-}
-
-// Bind looks up every kernel of [All] on dev. If dev lacks them and is a
-// [ModuleLoader], Bind first hands it [Modules] and looks again. An error
-// (matching cuda.ErrNotFound if a kernel is still missing) means dev cannot
-// run them.
+// Bind looks up every kernel of [All] on dev. The CUDA backend finds them
+// in the registry this package fills (see register.go) when first asked.
+// If dev lacks them and is a [cuda.ModuleLoader] (another backend that
+// runs PTX), Bind first hands it [Modules] with the kernels' specs and
+// looks again. An error (matching cuda.ErrNotFound if a kernel is still
+// missing) means dev cannot run them.
 func Bind(dev cuda.Device) (*Set, error) {
 	s, err := lookup(dev)
 	if errors.Is(err, cuda.ErrNotFound) {
-		if ml, isML := dev.(ModuleLoader); isML {
+		if ml, isML := dev.(cuda.ModuleLoader); isML {
 			for _, m := range Modules() {
-				if err := ml.LoadModule(m.Name, m.PTX); err != nil {
+				if err := ml.LoadModule(m.Name, m.PTX, specs(m.Name)); err != nil {
 					return nil, err
 				}
 			}
@@ -246,6 +238,17 @@ func Bind(dev cuda.Device) (*Set, error) {
 		}
 	}
 	return s, err
+}
+
+// specs returns the specs of the kernels of module.
+func specs(module string) []cuda.KernelSpec {
+	var out []cuda.KernelSpec
+	for _, d := range defs {
+		if d.Spec.Module == module {
+			out = append(out, d.Spec)
+		}
+	}
+	return out
 }
 
 func lookup(dev cuda.Device) (*Set, error) {

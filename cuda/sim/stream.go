@@ -146,6 +146,11 @@ func (s *Stream) hostCopy(op string, kind Op, h *cuda.HostBuffer, hostOff int, d
 	if h == nil {
 		return kit.Errorf(op, cuda.ErrInvalidValue, "nil %s buffer", hostWhat)
 	}
+	if owner := h.Device(); owner != nil && owner != cuda.Device(d) {
+		// A GPU can copy asynchronously only from memory it pinned itself.
+		return kit.Errorf(op, cuda.ErrForeign, "%s host buffer was allocated by another device "+
+			"(asynchronous copies need the device's own pinned memory: use its AllocHost)", hostWhat)
+	}
 	hm, claim, err := kit.Acquire(h, op, s.order, toHost, hostOff, n)
 	if err != nil {
 		return err

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+)
+
+var update = flag.Bool("update", false, "rewrite output.txt with what the program prints")
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// On synctest's fake clock the program prints exactly what output.txt
+// (quoted by the page) says: the times are the model's, not the machine's.
+func TestRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out bytes.Buffer
+		if err := run(t.Context(), &out); err != nil {
+			t.Fatal(err)
+		}
+		if *update {
+			if err := os.WriteFile("output.txt", out.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile("output.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), out.String()); diff != "" {
+			t.Errorf("output differs from output.txt (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// decode takes its 10ms, and returns the cause at once when cancelled.
+func TestDecode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		if n, err := decode(t.Context(), "abc"); n != 3 || err != nil || time.Since(start) != 10*time.Millisecond {
+			t.Errorf("decode = %d, %v after %v; want 3, nil after 10ms", n, err, time.Since(start))
+		}
+		ctx, cancel := context.WithCancelCause(t.Context())
+		cancel(os.ErrDeadlineExceeded)
+		if _, err := decode(ctx, "abc"); err != os.ErrDeadlineExceeded {
+			t.Errorf("cancelled decode = %v, want the cause", err)
+		}
+	})
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+
+	"github.com/coawait/coawait/async"
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+)
+
+var update = flag.Bool("update", false, "rewrite output.txt with what the program prints")
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// On synctest's fake clock the program prints exactly what output.txt
+// (quoted by the page) says: the times are the model's, not the machine's.
+func TestRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out bytes.Buffer
+		if err := run(t.Context(), &out); err != nil {
+			t.Fatal(err)
+		}
+		if *update {
+			if err := os.WriteFile("output.txt", out.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile("output.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), out.String()); diff != "" {
+			t.Errorf("output differs from output.txt (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// Backpressure: however deep the prefetch, a producer faster than its
+// consumer runs ahead by exactly depth records, never more.
+func TestPrefetchLead(t *testing.T) {
+	for depth := 1; depth <= 6; depth++ {
+		synctest.Test(t, func(t *testing.T) {
+			var produced atomic.Int32
+			lead, err := consume(t.Context(), async.Prefetch(t.Context(), records(t.Context(), 12, &produced), depth), &produced)
+			if err != nil || lead != int32(depth) {
+				t.Errorf("depth %d: lead %d, %v; want %d, nil", depth, lead, err, depth)
+			}
+		})
+	}
+}
