@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/build"
 	"go/doc"
+	"go/doc/comment"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -80,6 +81,12 @@ func TestDocCheckFindsWhatIsMissing(t *testing.T) {
 	}
 	if ok, err := hasExample("testdata/doccheck/bad"); err != nil || ok {
 		t.Errorf("hasExample(bad) = %v, %v; want false, nil", ok, err)
+	}
+	if ok, err := hasExample("testdata/doccheck/listonly"); err != nil || ok {
+		t.Errorf("hasExample(listonly) = %v, %v; want false, nil", ok, err)
+	}
+	if ok, err := hasExample("testdata/doccheck/codeonly"); err != nil || !ok {
+		t.Errorf("hasExample(codeonly) = %v, %v; want true, nil", ok, err)
 	}
 	if ok, err := hasExample("testdata/doccheck/good"); err != nil || !ok {
 		t.Errorf("hasExample(good) = %v, %v; want true, nil", ok, err)
@@ -225,9 +232,6 @@ func undocumented(dir string) ([]string, error) {
 	return out, nil
 }
 
-// codeBlock matches an indented line of a doc comment: a code block.
-var codeBlock = regexp.MustCompile(`(?m)^[ \t]+\S`)
-
 // hasExample reports whether the package in dir shows how it is used: an
 // Example function with an // Output: comment in its tests (so that go
 // test runs it), or, where no example can be deterministic, a code block
@@ -258,8 +262,14 @@ func hasExample(dir string) (bool, error) {
 		}
 	}
 	for _, f := range srcs {
-		if f.Doc != nil && codeBlock.MatchString(f.Doc.Text()) {
-			return true, nil
+		if f.Doc == nil {
+			continue
+		}
+		var parser comment.Parser
+		for _, b := range parser.Parse(f.Doc.Text()).Content {
+			if _, ok := b.(*comment.Code); ok {
+				return true, nil
+			}
 		}
 	}
 	return false, nil

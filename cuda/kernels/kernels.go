@@ -24,7 +24,7 @@
 // package cuda reads (cuda/internal/modreg), and a GPU device loads a
 // module from there (cuModuleLoadDataEx; the driver JIT-compiles the
 // compute_80 PTX for the GPU at hand, Ampere or Hopper) the first time
-// Device.Kernel asks for one of its kernels. Before each launch the
+// cuda.Device.Kernel asks for one of its kernels. Before each launch the
 // backend runs the kernel's Check on a [NewCheckCall] built from the sizes
 // of the allocations behind the pointer arguments. Other backends that run
 // PTX get [Modules] through [Bind] if they implement cuda.ModuleLoader.

@@ -9,7 +9,7 @@ import (
 // package, which imports cuda. So this init files every module's PTX, with
 // its kernels' parameter lists and argument checks, in the registry of
 // cuda/internal/modreg, and a GPU device loads a module from there the
-// first time Device.Kernel asks for one of its kernels: a program that
+// first time cuda.Device.Kernel asks for one of its kernels: a program that
 // imports this package (as cuda/sim does) finds the built-in kernels on a
 // GPU as on the simulator. Before each launch the backend runs the
 // kernel's Check on a NewCheckCall built from the sizes of the

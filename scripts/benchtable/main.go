@@ -2,6 +2,8 @@
 // benchmarks are named Benchmark<Work>/<impl>, and prints a markdown table
 // with each implementation's time as a ratio to the baseline
 // implementation (raw by default) of the same work, from the same run.
+// With -lone, a benchmark without sub-benchmarks is a work of its own with
+// one implementation, named "-".
 //
 //	go test -run '^$' -bench . -benchmem ./benchmarks | go run ./scripts/benchtable
 package main
@@ -14,8 +16,9 @@ import (
 
 func main() {
 	baseline := flag.String("baseline", "raw", "implementation the ratios are relative to")
+	lone := flag.Bool("lone", false, "accept benchmarks without sub-benchmarks, as a work of one implementation named -")
 	flag.Parse()
-	results, err := parse(os.Stdin)
+	results, err := parseLone(os.Stdin, *lone)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)

@@ -21,7 +21,11 @@ type result struct {
 // parse reads `go test -bench` output and returns its results in order of
 // appearance. Lines that are not benchmark results are skipped; a benchmark
 // line that cannot be parsed is an error naming the line.
-func parse(r io.Reader) ([]result, error) {
+func parse(r io.Reader) ([]result, error) { return parseLone(r, false) }
+
+// parseLone is parse that, if lone is set, also accepts a benchmark without
+// sub-benchmarks (BenchmarkHeap): a work with one implementation, "-".
+func parseLone(r io.Reader, lone bool) ([]result, error) {
 	var out []result
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
@@ -46,7 +50,10 @@ func parse(r io.Reader) ([]result, error) {
 			}
 		}
 		work, impl, ok := strings.Cut(name, "/")
-		if !ok || work == "" || impl == "" {
+		if !ok && lone {
+			impl = "-"
+		}
+		if work == "" || impl == "" {
 			return nil, fmt.Errorf("line %d: benchmark %q is not named Work/impl", lineNo, fields[0])
 		}
 		if _, err := strconv.ParseInt(fields[1], 10, 64); err != nil {

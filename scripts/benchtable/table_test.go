@@ -74,6 +74,28 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestParseLone(t *testing.T) {
+	in := "BenchmarkHeap-2 1 5 ns/op 1.5 heap-ratio\nBenchmarkEpoch/H=100-2 1 7 ns/op\n"
+	if _, err := parse(strings.NewReader(in)); err == nil {
+		t.Error("parse accepted a benchmark without sub-benchmarks")
+	}
+	rs, err := parseLone(strings.NewReader(in), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[0].work != "Heap" || rs[0].impl != "-" || rs[1].work != "Epoch" || rs[1].impl != "H=100" {
+		t.Fatalf("parsed %+v", rs)
+	}
+	var b strings.Builder
+	render(&b, rs, "raw")
+	if !strings.Contains(b.String(), "### Heap\n\n| impl | ns/op | heap-ratio |\n|---|---:|---:|\n| - | 5 | 1.50 |\n") {
+		t.Errorf("lone table:\n%s", b.String())
+	}
+	if _, err := parseLone(strings.NewReader("Benchmark/x-2 1 5 ns/op"), true); err == nil {
+		t.Error("parseLone accepted a benchmark without a name")
+	}
+}
+
 // FuzzParse: parse never panics, and whatever it accepts renders.
 func FuzzParse(f *testing.F) {
 	f.Add(sample)
