@@ -15,7 +15,7 @@ func Example() {
 	shape := mlp.Shape{In: 2, Hidden: 8, Out: 2}
 	l := must(mlp.NewLayout(shape))
 	x := []float32{-2, 1, -1, 1, 1, 1, 2, 1} // four rows of two features
-	y := []int32{0, 0, 1, 1}                  // the sign of the first one
+	y := []int32{0, 0, 1, 1}                 // the sign of the first one
 	ref := mlp.NewReference(l, mlp.DefaultHyper(), l.Init(1), nil, 4)
 	first, _, err := ref.Step(x, y, 4)
 	if err != nil {
