@@ -14,7 +14,10 @@ type mark struct {
 	t    time.Duration // modeled timestamp; written before the mark is published
 	done chan struct{} // closed when the stream reaches the mark
 	err  error         // written before done is closed, read only after
-	at   time.Time     // wall time the stream reached the mark; as err
+	// at is when the stream reached the mark, as time since the device's
+	// epoch (a Duration, not a Time, keeps a mark in a 64-byte size
+	// class); written as err.
+	at time.Duration
 	// order is the stream's point in the device's order at the mark, for
 	// the busy rule of host buffers; written before the mark is published.
 	order kit.Mark
@@ -96,7 +99,7 @@ func (e *Event) CompletedAt() (time.Time, bool) {
 	}
 	select {
 	case <-m.done:
-		return m.at, m.err == nil
+		return e.d.epoch.Add(m.at), m.err == nil
 	default:
 		return time.Time{}, false
 	}

@@ -172,7 +172,7 @@ func (s *Stream) finish(t *task, err error) {
 	}
 	if t.mark != nil {
 		t.mark.err = err
-		t.mark.at = time.Now()
+		t.mark.at = time.Since(s.d.epoch)
 		close(t.mark.done)
 		t.mark = nil
 		s.notifyWatchers()

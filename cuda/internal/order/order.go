@@ -27,7 +27,10 @@ import (
 type Queue struct {
 	id    uint64 // written once by NewQueue; 0 for the zero Queue
 	epoch uint64 // recordings so far + 1: uses at epoch are covered by the next mark
-	after clock  // immutable once stored: what the queue waited for
+	// after is what the queue waited for, nil for nothing; the clock it
+	// points to is immutable once stored, so a Mark shares it by pointer
+	// (keeping a Mark, which every recorded event holds, small).
+	after *clock
 }
 
 // clock maps queue ids to epochs, sorted by id; a clock is never changed
@@ -35,6 +38,14 @@ type Queue struct {
 type clock []tick
 
 type tick struct{ id, epoch uint64 }
+
+// ticks returns the clock c points to, or nil for a nil c.
+func (c *clock) ticks() clock {
+	if c == nil {
+		return nil
+	}
+	return *c
+}
 
 // get returns the epoch of queue id in c, or 0.
 func (c clock) get(id uint64) uint64 {
@@ -56,7 +67,7 @@ func NewQueue() *Queue { return &Queue{id: queueIDs.Add(1), epoch: 1} }
 // The zero Mark orders nothing.
 type Mark struct {
 	id, epoch uint64
-	after     clock
+	after     *clock // shared with the queue; immutable
 }
 
 // Mark returns the queue's current point, for an event recorded now, and
@@ -75,10 +86,11 @@ func (q *Queue) Wait(m Mark) {
 	if q == nil || q.id == 0 || m.id == 0 {
 		return
 	}
-	if q.covers(m.id, m.epoch) && q.coversAll(m.after) {
+	if q.covers(m.id, m.epoch) && q.coversAll(m.after.ticks()) {
 		return // nothing new: no allocation
 	}
-	next := make(clock, 0, len(q.after)+len(m.after)+1)
+	mine, theirs := q.after.ticks(), m.after.ticks()
+	next := make(clock, 0, len(mine)+len(theirs)+1)
 	add := func(t tick) {
 		if t.id == q.id {
 			return // a queue is always ordered after itself
@@ -89,14 +101,14 @@ func (q *Queue) Wait(m Mark) {
 			next = slices.Insert(next, i, t)
 		}
 	}
-	for _, t := range q.after {
+	for _, t := range mine {
 		add(t)
 	}
-	for _, t := range m.after {
+	for _, t := range theirs {
 		add(t)
 	}
 	add(tick{m.id, m.epoch})
-	q.after = next
+	q.after = &next
 }
 
 // covers reports whether work submitted to q now is ordered after the use
@@ -105,7 +117,7 @@ func (q *Queue) covers(id, epoch uint64) bool {
 	if q == nil || q.id == 0 || id == 0 {
 		return false
 	}
-	return id == q.id || q.after.get(id) >= epoch
+	return id == q.id || q.after.ticks().get(id) >= epoch
 }
 
 func (q *Queue) coversAll(c clock) bool {
