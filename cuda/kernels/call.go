@@ -20,10 +20,32 @@ type Call struct {
 	// kernel's parameter list.
 	Args []cuda.Arg
 
-	op    string
-	spec  *cuda.KernelSpec
-	mem   [][]byte // per argument: from the pointer to the end of its allocation
-	sizes []int    // per argument, when mem is nil: the bytes mem would hold
+	op   string
+	spec *cuda.KernelSpec
+	// per is, per argument, what NewCall's mem or NewCheckCall's sizes
+	// holds: the first element of that slice (nil for none), n its length
+	// and check whether it is sizes. One field for either keeps a Call,
+	// which a simulated launch allocates, in the 128-byte size class
+	// rather than the 160-byte one that two slices took.
+	per   unsafe.Pointer
+	n     int
+	check bool
+}
+
+// mem returns NewCall's mem, or nil for a check call.
+func (c *Call) mem() [][]byte {
+	if c.check || c.per == nil {
+		return nil
+	}
+	return unsafe.Slice((*[]byte)(c.per), c.n)
+}
+
+// sizes returns NewCheckCall's sizes, or nil for a call with memory.
+func (c *Call) sizes() []int {
+	if !c.check || c.per == nil {
+		return nil
+	}
+	return unsafe.Slice((*int)(c.per), c.n)
 }
 
 // NewCall returns the call a backend hands to a kernel's Check and Run. op
@@ -33,7 +55,7 @@ type Call struct {
 // itself may be nil when no argument points anywhere). The Call keeps args
 // and mem; the caller must not change them afterwards.
 func NewCall(op string, spec *cuda.KernelSpec, cfg cuda.LaunchConfig, args []cuda.Arg, mem [][]byte) *Call {
-	return &Call{Config: cfg, Args: args, op: op, spec: spec, mem: mem}
+	return &Call{Config: cfg, Args: args, op: op, spec: spec, per: unsafe.Pointer(unsafe.SliceData(mem)), n: len(mem)}
 }
 
 // NewCheckCall is [NewCall] for a backend whose device memory the host
@@ -42,10 +64,7 @@ func NewCall(op string, spec *cuda.KernelSpec, cfg cuda.LaunchConfig, args []cud
 // non-pointers). A Check can run on it ([Need] works); [View] and
 // [Call.Bytes] return errors.
 func NewCheckCall(op string, spec *cuda.KernelSpec, cfg cuda.LaunchConfig, args []cuda.Arg, sizes []int) *Call {
-	if sizes == nil {
-		sizes = []int{}
-	}
-	return &Call{Config: cfg, Args: args, op: op, spec: spec, sizes: sizes}
+	return &Call{Config: cfg, Args: args, op: op, spec: spec, per: unsafe.Pointer(unsafe.SliceData(sizes)), n: len(sizes), check: true}
 }
 
 // Op names the launch in error messages, such as "Launch saxpy_f32".
@@ -64,13 +83,13 @@ func (c *Call) Bytes(i int) ([]byte, error) {
 	if err := c.isPtr(i); err != nil {
 		return nil, err
 	}
-	if c.sizes != nil {
+	if c.check {
 		return nil, c.Errorf("the device memory of argument %d%s is not visible to the host", i, c.param(i))
 	}
-	if c.mem == nil || i >= len(c.mem) {
-		return nil, nil
+	if mem := c.mem(); i < len(mem) {
+		return mem[i], nil
 	}
-	return c.mem[i], nil
+	return nil, nil
 }
 
 // size returns the bytes available at pointer argument i.
@@ -78,16 +97,16 @@ func (c *Call) size(i int) (int, error) {
 	if err := c.isPtr(i); err != nil {
 		return 0, err
 	}
-	if c.sizes != nil {
-		if i < len(c.sizes) {
-			return c.sizes[i], nil
+	if c.check {
+		if sizes := c.sizes(); i < len(sizes) {
+			return sizes[i], nil
 		}
 		return 0, nil
 	}
-	if c.mem == nil || i >= len(c.mem) {
-		return 0, nil
+	if mem := c.mem(); i < len(mem) {
+		return len(mem[i]), nil
 	}
-	return len(c.mem[i]), nil
+	return 0, nil
 }
 
 func (c *Call) isPtr(i int) error {
