@@ -67,8 +67,10 @@ func stoppedTimer() *time.Timer {
 // spin is the Spin policy. Its fields are the loop's.
 type spin struct {
 	polled
+	_      [64]byte // as adaptive's: frozen.polls is written on every poll
 	timer  *time.Timer
 	frozen frozenClock
+	_      [64]byte
 }
 
 func (p *spin) wait(lc *loopClock) { p.s.spinStep(&p.frozen, lc, p.timer) }
@@ -130,12 +132,17 @@ const maxSpinPolls = 16
 // adaptive is the Adaptive policy. Its fields are the loop's.
 type adaptive struct {
 	polled
+	// The loop writes spins on every poll: the padding keeps the heap
+	// neighbours of this object (which may be what submitters on the
+	// other core write) off its cache line.
+	_        [64]byte
 	timer    *time.Timer
 	spins    int
 	last     time.Time     // last completion, wake or submission, for the spin window
 	spunFrom time.Duration // time.Since(last) when spins was last 0
 	seen     int64         // pending when the loop last looked
 	backoff  time.Duration
+	_        [64]byte
 }
 
 func newAdaptive(s *Scheduler) (completer, error) {
