@@ -56,6 +56,25 @@ type Options struct {
 	// loader's own, closed by Close. A pool must belong to the scheduler's
 	// device.
 	HostPool *cuda.HostPool
+	// OnDecode, if not nil, is called after each batch is decoded, on the
+	// worker goroutine that decoded it, with what the worker did (for a
+	// trace with one lane per worker). It must be quick and safe for
+	// concurrent use; the workers wait for it.
+	OnDecode func(Decoded)
+}
+
+// Decoded is one batch's decoding, as [Options.OnDecode] sees it.
+type Decoded struct {
+	// Worker numbers the decoding worker, in [0, workers): a batch being
+	// decoded holds its worker number until it is done, so no two batches
+	// decoded at the same time share one.
+	Worker int
+	// Epoch and Batch identify the batch.
+	Epoch, Batch int
+	// Start and End are when decoding began and ended (host clock).
+	Start, End time.Time
+	// Err is the decoding error, if any (a *SampleError).
+	Err error
 }
 
 var (
@@ -126,6 +145,9 @@ type Loader struct {
 
 	pool    *cuda.HostPool // written once by New
 	ownPool bool
+
+	onDecode  func(Decoded) // written once by New
+	workerIDs chan int      // written once by New when onDecode is set: free worker numbers
 
 	slots     []*slot        // written once by New
 	hosts     []*hostSlot    // written once by New
@@ -204,6 +226,13 @@ func New(s *scheduler.Scheduler, ds Dataset, opt Options) (*Loader, error) {
 	}
 	if l.workers == 0 {
 		l.workers = min(runtime.GOMAXPROCS(0), 4)
+	}
+	if opt.OnDecode != nil {
+		l.onDecode = opt.OnDecode
+		l.workerIDs = make(chan int, l.workers)
+		for i := range l.workers {
+			l.workerIDs <- i
+		}
 	}
 	l.batches = n / l.batch
 	if !opt.DropLast && n%l.batch != 0 {

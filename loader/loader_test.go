@@ -7,8 +7,10 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/coawait/coawait/cuda"
 	"github.com/coawait/coawait/cuda/sim"
@@ -596,4 +598,82 @@ func TestBodyPanics(t *testing.T) {
 	if n != 50 {
 		t.Fatalf("%d batches after the panic, want 50", n)
 	}
+}
+
+// OnDecode sees every batch once, numbered by a worker in [0, Workers),
+// and no two decodes of one worker number overlap in time; a batch whose
+// sample fails reports its error.
+func TestOnDecode(t *testing.T) {
+	e := newEnv(t, sim.Instant)
+	ds := &meetSet{seqSet: newSet(100, 3, 1), all: make(chan struct{})}
+	ds.fail = 57 // in batch 5
+	var mu sync.Mutex
+	var got []loader.Decoded
+	const workers = 3
+	ld := e.loader(t, ds, loader.Options{BatchSize: 10, Workers: workers, Depth: 3, OnDecode: func(d loader.Decoded) {
+		mu.Lock()
+		got = append(got, d)
+		mu.Unlock()
+	}})
+	for b, err := range ld.Epochs(context.Background(), 0, 2) {
+		if err != nil {
+			continue // the failing batch
+		}
+		if err := b.Await(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		b.Release()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 20 {
+		t.Fatalf("OnDecode called %d times, want 20 (2 epochs of 10 batches)", len(got))
+	}
+	seen := map[[2]int]bool{}
+	byWorker := map[int][]loader.Decoded{}
+	for _, d := range got {
+		if d.Worker < 0 || d.Worker >= workers {
+			t.Fatalf("worker %d outside [0, %d)", d.Worker, workers)
+		}
+		if d.End.Before(d.Start) {
+			t.Fatalf("batch %d.%d ends before it starts", d.Epoch, d.Batch)
+		}
+		k := [2]int{d.Epoch, d.Batch}
+		if seen[k] {
+			t.Fatalf("batch %d.%d reported twice", d.Epoch, d.Batch)
+		}
+		seen[k] = true
+		var se *loader.SampleError
+		if failing := d.Batch == 5; failing != errors.As(d.Err, &se) || failing && se.Sample != 57 {
+			t.Fatalf("batch %d.%d: Err = %v", d.Epoch, d.Batch, d.Err)
+		}
+		for _, o := range byWorker[d.Worker] {
+			if d.Start.Before(o.End) && o.Start.Before(d.End) {
+				t.Fatalf("worker %d decoded %d.%d and %d.%d at the same time", d.Worker, o.Epoch, o.Batch, d.Epoch, d.Batch)
+			}
+		}
+		byWorker[d.Worker] = append(byWorker[d.Worker], d)
+	}
+}
+
+// meetSet makes the first decodes of batches 0, 1 and 2 of the first epoch
+// wait for each other (for at most a second), so that three workers
+// decode at the same time.
+type meetSet struct {
+	*seqSet
+	met atomic.Int32
+	all chan struct{}
+}
+
+func (d *meetSet) Decode(i int, x []float32, y []int32) error {
+	if i%10 == 0 && i < 30 && d.met.Load() < 3 {
+		if d.met.Add(1) == 3 {
+			close(d.all)
+		}
+		select {
+		case <-d.all:
+		case <-time.After(time.Second):
+		}
+	}
+	return d.seqSet.Decode(i, x, y)
 }

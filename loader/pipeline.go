@@ -212,8 +212,19 @@ func (l *Loader) decode(ctx context.Context, j job) (job, error) {
 			l.putHost(j.host)
 		}
 	}()
+	if l.onDecode == nil {
+		j.err = l.fill(ctx, &j)
+		normal = true
+		return j, nil
+	}
+	// At most l.workers decodes run at once (async.ParallelMap's
+	// workers), so a number is always free.
+	w := <-l.workerIDs
+	defer func() { l.workerIDs <- w }()
+	began := time.Now()
 	j.err = l.fill(ctx, &j)
 	normal = true
+	l.onDecode(Decoded{Worker: w, Epoch: j.epoch, Batch: j.index, Start: began, End: time.Now(), Err: j.err})
 	return j, nil
 }
 

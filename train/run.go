@@ -42,6 +42,10 @@ type Job struct {
 	OnStep func(samples int)
 	// OnEpoch, if not nil, is called after every epoch with its report.
 	OnEpoch func(Report)
+	// OnDecode is passed to the training loader (loader.Options.OnDecode):
+	// if not nil, it is called after each batch is decoded, on the worker
+	// that decoded it.
+	OnDecode func(loader.Decoded)
 }
 
 // Report is what one epoch did.
@@ -88,14 +92,14 @@ func Run(ctx context.Context, s *scheduler.Scheduler, job Job) (sum Summary, err
 		return sum, err
 	}
 	sum.Resumed, sum.First = resumed, ck.Epoch
-	trainLd, err := newLoader(s, "training set", job.Train, job, true, ck.Seed)
+	trainLd, err := newLoader(s, "training set", job.Train, job, true, ck.Seed, job.OnDecode)
 	if err != nil {
 		return sum, err
 	}
 	defer closeInto(&err, trainLd.Close)
 	var testLd *loader.Loader
 	if job.Test != nil {
-		if testLd, err = newLoader(s, "test set", job.Test, job, false, 0); err != nil {
+		if testLd, err = newLoader(s, "test set", job.Test, job, false, 0, nil); err != nil {
 			return sum, err
 		}
 		defer closeInto(&err, testLd.Close)
@@ -155,12 +159,13 @@ func start(job Job) (*mlp.Checkpoint, bool, error) {
 	return c, false, err
 }
 
-func newLoader(s *scheduler.Scheduler, what string, ds loader.Dataset, job Job, shuffle bool, seed uint64) (*loader.Loader, error) {
+func newLoader(s *scheduler.Scheduler, what string, ds loader.Dataset, job Job, shuffle bool, seed uint64, onDecode func(loader.Decoded)) (*loader.Loader, error) {
 	if f, lb := ds.Shape(); f != job.Shape.In || lb != 1 {
 		return nil, fmt.Errorf("train: the %s has samples of %d features and %d labels; a %s model needs %d and 1",
 			what, f, lb, job.Shape, job.Shape.In)
 	}
-	ld, err := loader.New(s, ds, loader.Options{BatchSize: job.Batch, Depth: job.Depth, Workers: job.Workers, Shuffle: shuffle, Seed: seed})
+	ld, err := loader.New(s, ds, loader.Options{BatchSize: job.Batch, Depth: job.Depth, Workers: job.Workers,
+		Shuffle: shuffle, Seed: seed, OnDecode: onDecode})
 	if err != nil {
 		return nil, fmt.Errorf("train: %s: %w", what, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coawait/coawait/cuda"
 	"github.com/coawait/coawait/cuda/sim"
+	"github.com/coawait/coawait/loader"
 	"github.com/coawait/coawait/mlp"
 	"github.com/coawait/coawait/mnist"
 	"github.com/coawait/coawait/scheduler"
@@ -160,6 +161,12 @@ func runTrain(ctx context.Context, f trainFlags, out, progress io.Writer) (err e
 			now := time.Now()
 			rec.Add(trace.Span{Group: "host", Lane: "training loop", Name: "step", Start: last, End: now})
 			last = now
+		}
+	}
+	if rec != nil {
+		job.OnDecode = func(d loader.Decoded) {
+			rec.Add(trace.Span{Group: "host", Lane: fmt.Sprintf("loader worker %d", d.Worker),
+				Name: fmt.Sprintf("decode %d.%d", d.Epoch, d.Batch), Start: d.Start, End: d.End, Err: d.Err})
 		}
 	}
 	job.OnEpoch = func(r train.Report) {

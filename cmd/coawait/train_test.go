@@ -179,7 +179,7 @@ func TestTrainTrace(t *testing.T) {
 		}
 	}
 	b, _ := os.ReadFile(tr)
-	for _, want := range []string{"compute (trainer)", "copy-in", "training loop", "sgemm_f32"} {
+	for _, want := range []string{"compute (trainer)", "copy-in", "training loop", "sgemm_f32", "loader worker 0", "decode 0.0"} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("the trace lacks %q", want)
 		}
