@@ -2,15 +2,11 @@ package main
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/coawait/coawait/docs/internal/golden"
 	"go.uber.org/goleak"
 )
-
-var update = flag.Bool("update", false, "rewrite output.txt with what the program prints")
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -20,18 +16,7 @@ func TestRun(t *testing.T) {
 	if err := run(t.Context(), &out); err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile("output.txt", out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile("output.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), out.String()); diff != "" {
-		t.Errorf("output differs from output.txt (-want +got):\n%s", diff)
-	}
+	golden.Check(t, out.Bytes())
 }
 
 // The compute coroutine really runs on the device: its sum is the

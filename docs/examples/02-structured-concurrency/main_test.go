@@ -3,17 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/coawait/coawait/docs/internal/golden"
 	"go.uber.org/goleak"
 )
-
-var update = flag.Bool("update", false, "rewrite output.txt with what the program prints")
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -25,18 +22,7 @@ func TestRun(t *testing.T) {
 		if err := run(t.Context(), &out); err != nil {
 			t.Fatal(err)
 		}
-		if *update {
-			if err := os.WriteFile("output.txt", out.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile("output.txt")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(string(want), out.String()); diff != "" {
-			t.Errorf("output differs from output.txt (-want +got):\n%s", diff)
-		}
+		golden.Check(t, out.Bytes())
 	})
 }
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
-	"os"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,11 +12,10 @@ import (
 	"github.com/coawait/coawait/cuda/cudatest"
 	"github.com/coawait/coawait/cuda/kernels"
 	"github.com/coawait/coawait/cuda/sim"
+	"github.com/coawait/coawait/docs/internal/golden"
 	"github.com/coawait/coawait/scheduler"
 	"go.uber.org/goleak"
 )
-
-var update = flag.Bool("update", false, "rewrite output.txt with the program's output")
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -137,16 +134,5 @@ func TestRun(t *testing.T) {
 	if err := run(context.Background(), &out); err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile("output.txt", out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile("output.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out.String() != string(want) {
-		t.Errorf("output differs from output.txt (go test -update rewrites it):\n%s", out.String())
-	}
+	golden.Check(t, out.Bytes())
 }

@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 	"testing/synctest"
 
+	"github.com/coawait/coawait/docs/internal/golden"
 	"go.uber.org/goleak"
 )
-
-var update = flag.Bool("update", false, "rewrite output.txt and timeline.svg from the program")
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -29,10 +27,8 @@ func TestRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if *update {
-		if err := os.WriteFile("output.txt", out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	golden.Check(t, out.Bytes())
+	if golden.Updating() { // the page shows the picture too
 		svg, err := os.ReadFile(filepath.Join(dir, "timeline.svg"))
 		if err != nil {
 			t.Fatal(err)
@@ -40,13 +36,6 @@ func TestRun(t *testing.T) {
 		if err := os.WriteFile("timeline.svg", svg, 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
-	want, err := os.ReadFile("output.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out.String() != string(want) {
-		t.Errorf("output differs from output.txt (go test -update rewrites it):\n%s", out.String())
 	}
 
 	// The trace: one process per run, with the lanes the page names.

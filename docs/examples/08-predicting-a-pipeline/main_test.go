@@ -2,15 +2,12 @@ package main
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/coawait/coawait/docs/internal/golden"
 	"go.uber.org/goleak"
 )
-
-var update = flag.Bool("update", false, "rewrite output.txt with the program's output")
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -55,16 +52,5 @@ func TestPredict(t *testing.T) {
 	if err := report(&out, ps); err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile("output.txt", out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile("output.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out.String() != string(want) {
-		t.Errorf("output differs from output.txt (go test -update rewrites it):\n%s", out.String())
-	}
+	golden.Check(t, out.Bytes())
 }
