@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coawait/coawait/internal/blobs"
 	"pgregory.net/rapid"
 )
 
@@ -129,47 +130,10 @@ func maxAbs(v []float32) float64 {
 	return m
 }
 
-// blobs is a synthetic data set: Out Gaussian clusters in In dimensions.
-type blobs struct {
-	in, out, n int
-	centers    [][]float32
-	seed       uint64
-	fail       int // a sample index whose read fails, or -1
-}
-
-func newBlobs(in, out, n int, seed uint64) *blobs {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	b := &blobs{in: in, out: out, n: n, seed: seed, fail: -1}
-	for range out {
-		c := make([]float32, in)
-		for i := range c {
-			c[i] = float32(rng.NormFloat64())
-		}
-		b.centers = append(b.centers, c)
-	}
-	return b
-}
-
-func (b *blobs) Len() int { return b.n }
-
-func (b *blobs) Shape() (int, int) { return b.in, 1 }
-
-func (b *blobs) Decode(i int, x []float32, y []int32) error {
-	if i == b.fail {
-		return errors.New("disk on fire")
-	}
-	rng := rand.New(rand.NewPCG(b.seed, uint64(i)+2))
-	for k := range x {
-		x[k] = b.centers[i%b.out][k] + 0.7*float32(rng.NormFloat64())
-	}
-	y[0] = int32(i % b.out)
-	return nil
-}
-
 func TestReferenceLearns(t *testing.T) {
 	ctx := context.Background()
 	l, _ := NewLayout(Shape{In: 20, Hidden: 16, Out: 4})
-	data := newBlobs(20, 4, 500, 3)
+	data := blobs.New(20, 4, 500, 3, 0.7)
 	r := NewReference(l, Hyper{Rate: 0.05, Momentum: 0.9}, l.Init(5), nil, 32)
 	before, err := r.Test(ctx, data)
 	if err != nil {
@@ -206,14 +170,14 @@ func TestReferenceErrors(t *testing.T) {
 	if _, _, err := r.Step(x, []int32{0, 1, 1, 0, 0}, 5); err == nil {
 		t.Error("5 rows in a batch of 4 accepted")
 	}
-	data := newBlobs(3, 2, 10, 1)
-	data.fail = 7
+	data := blobs.New(3, 2, 10, 1, 0.7)
+	data.Fail = 7
 	if _, err := r.Epoch(ctx, data, perm(10, 0)); err == nil || !containsAll(err.Error(), "sample 7", "disk on fire") {
 		t.Errorf("Epoch with a failing sample: %v", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := r.Epoch(cctx, newBlobs(3, 2, 10, 1), perm(10, 0)); !errors.Is(err, context.Canceled) {
+	if _, err := r.Epoch(cctx, blobs.New(3, 2, 10, 1, 0.7), perm(10, 0)); !errors.Is(err, context.Canceled) {
 		t.Errorf("Epoch with a cancelled context: %v", err)
 	}
 }
@@ -232,7 +196,7 @@ func perm(n, epoch int) []int { return rand.New(rand.NewPCG(9, uint64(epoch))).P
 func TestReferenceWrongShape(t *testing.T) {
 	l, _ := NewLayout(Shape{In: 4, Hidden: 2, Out: 2})
 	r := NewReference(l, DefaultHyper(), l.Init(1), nil, 4)
-	if _, err := r.Test(context.Background(), newBlobs(3, 2, 10, 1)); err == nil {
+	if _, err := r.Test(context.Background(), blobs.New(3, 2, 10, 1, 0.7)); err == nil {
 		t.Fatal("3 features for a model of 4 inputs accepted")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coawait/coawait/cuda/sim"
+	"github.com/coawait/coawait/internal/blobs"
 	"github.com/coawait/coawait/mlp"
 	"github.com/coawait/coawait/scheduler"
 )
@@ -25,7 +26,7 @@ func TestCopyOverlapsStep(t *testing.T) {
 		r := newRig(t, sim.Config{Mode: sim.Modeled, Timing: sim.Timing{Compute: 0.5e12}}, scheduler.WithSpans(4096))
 		shape := mlp.Shape{In: 256, Hidden: 128, Out: 10}
 		tr := r.trainer(t, Config{Shape: shape, Hyper: mlp.DefaultHyper(), Batch: 64, ReadEvery: 4}, fresh(t, shape, 1))
-		ld := r.loader(t, newBlobs(256, 10, 64*12, 1), 64, true, 1)
+		ld := r.loader(t, blobs.New(256, 10, 64*12, 1, 0.8), 64, true, 1)
 		st, err := tr.Train(context.Background(), ld, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -10,13 +10,14 @@ import (
 	"testing"
 
 	"github.com/coawait/coawait/cuda/sim"
+	"github.com/coawait/coawait/internal/blobs"
 	"github.com/coawait/coawait/loader"
 	"github.com/coawait/coawait/mlp"
 )
 
 func testJob(dir string) Job {
 	return Job{
-		Train: newBlobs(12, 3, 200, 1), Test: &offset{newBlobs(12, 3, 1000, 1), 500, 90},
+		Train: blobs.New(12, 3, 200, 1, 0.8), Test: &offset{blobs.New(12, 3, 1000, 1, 0.8), 500, 90},
 		Shape: mlp.Shape{In: 12, Hidden: 8, Out: 3}, Hyper: mlp.DefaultHyper(),
 		Batch: 16, Seed: 4, Epochs: 3, ReadEvery: 4,
 		Checkpoint: filepath.Join(dir, "ckpt"),
@@ -106,15 +107,15 @@ func TestRunBadInput(t *testing.T) {
 
 	job = testJob(dir)
 	job.Checkpoint = ""
-	job.Train = newBlobs(11, 3, 100, 1)
+	job.Train = blobs.New(11, 3, 100, 1, 0.8)
 	if _, err := Run(ctx, r.s, job); err == nil || !strings.Contains(err.Error(), "11 features") {
 		t.Errorf("a training set of another width: %v", err)
 	}
 
 	job = testJob(dir)
 	job.Checkpoint = ""
-	bad := newBlobs(12, 3, 200, 1)
-	bad.fail = 17
+	bad := blobs.New(12, 3, 200, 1, 0.8)
+	bad.Fail = 17
 	job.Train = bad
 	var se *loader.SampleError
 	if _, err := Run(ctx, r.s, job); !errors.As(err, &se) || se.Sample != 17 {
@@ -175,7 +176,7 @@ func assertFiles(t *testing.T, dir string, names ...string) {
 }
 
 func TestHead(t *testing.T) {
-	b := newBlobs(3, 2, 10, 1)
+	b := blobs.New(3, 2, 10, 1, 0.8)
 	if Head(b, 0) != loader.Dataset(b) || Head(b, 10) != loader.Dataset(b) || Head(b, 4).Len() != 4 {
 		t.Fatal("Head")
 	}

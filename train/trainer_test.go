@@ -4,54 +4,18 @@ import (
 	"context"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"testing"
-
-	"go.uber.org/goleak"
 
 	"github.com/coawait/coawait/cuda"
 	"github.com/coawait/coawait/cuda/sim"
+	"github.com/coawait/coawait/internal/blobs"
 	"github.com/coawait/coawait/loader"
 	"github.com/coawait/coawait/mlp"
 	"github.com/coawait/coawait/scheduler"
+	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// blobs is a synthetic data set: out Gaussian clusters in in dimensions.
-type blobs struct {
-	in, out, n int
-	centers    [][]float32
-	seed       uint64
-	fail       int // a sample whose decoding fails, or -1
-}
-
-func newBlobs(in, out, n int, seed uint64) *blobs {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	b := &blobs{in: in, out: out, n: n, seed: seed, fail: -1}
-	for range out {
-		c := make([]float32, in)
-		for i := range c {
-			c[i] = float32(rng.NormFloat64())
-		}
-		b.centers = append(b.centers, c)
-	}
-	return b
-}
-
-func (b *blobs) Len() int          { return b.n }
-func (b *blobs) Shape() (int, int) { return b.in, 1 }
-func (b *blobs) Decode(i int, x []float32, y []int32) error {
-	if i == b.fail {
-		return errors.New("disk on fire")
-	}
-	rng := rand.New(rand.NewPCG(b.seed, uint64(i)+2))
-	for k := range x {
-		x[k] = b.centers[i%b.out][k] + 0.8*float32(rng.NormFloat64())
-	}
-	y[0] = int32(i % b.out)
-	return nil
-}
 
 // rig is a simulated device with a scheduler.
 type rig struct {
@@ -123,8 +87,8 @@ func TestTrainLearns(t *testing.T) {
 	shape := mlp.Shape{In: 24, Hidden: 16, Out: 5}
 	cfg := Config{Shape: shape, Hyper: mlp.DefaultHyper(), Batch: 32, ReadEvery: 3}
 	tr := r.trainer(t, cfg, fresh(t, shape, 1))
-	trainLd := r.loader(t, newBlobs(24, 5, 700, 3), 32, true, 1)
-	testLd := r.loader(t, &offset{newBlobs(24, 5, 10000, 3), 5000, 300}, 32, false, 0)
+	trainLd := r.loader(t, blobs.New(24, 5, 700, 3, 0.8), 32, true, 1)
+	testLd := r.loader(t, &offset{blobs.New(24, 5, 10000, 3, 0.8), 5000, 300}, 32, false, 0)
 	before, err := tr.Evaluate(ctx, testLd, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -155,13 +119,13 @@ func TestTrainLearns(t *testing.T) {
 
 // offset is the samples [from, from+n) of a data set.
 type offset struct {
-	*blobs
+	*blobs.Set
 	from, n int
 }
 
 func (o *offset) Len() int { return o.n }
 func (o *offset) Decode(i int, x []float32, y []int32) error {
-	return o.blobs.Decode(o.from+i, x, y)
+	return o.Set.Decode(o.from+i, x, y)
 }
 
 // TestMatchesReference checks the device trainer against the plain gonum
@@ -171,7 +135,7 @@ func TestMatchesReference(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, sim.Config{})
 	shape := mlp.Shape{In: 30, Hidden: 20, Out: 4}
-	data := newBlobs(30, 4, 250, 5) // 250 = 7×32 + 26: a short last batch
+	data := blobs.New(30, 4, 250, 5, 0.8) // 250 = 7×32 + 26: a short last batch
 	c := fresh(t, shape, 2)
 	cfg := Config{Shape: shape, Hyper: mlp.DefaultHyper(), Batch: 32, ReadEvery: 2}
 	tr := r.trainer(t, cfg, c)
