@@ -140,6 +140,7 @@ func (s *Scheduler) reject(c *opCore, err error) {
 // it until those of deps that are pending host futures settle.
 func (s *Scheduler) submit(c *opCore, a *params, deps []future.Awaitable) {
 	var hostWait []future.Awaitable
+	cloned := false // deps is the option's slice, which may be shared, until cloned
 	for i, d := range deps {
 		if d == nil || isNilPointer(d) {
 			s.reject(c, errors.New("nil dependency at index "+strconv.Itoa(i)))
@@ -148,7 +149,9 @@ func (s *Scheduler) submit(c *opCore, a *params, deps []future.Awaitable) {
 		if op := s.opOfFuture(d); op != nil {
 			// The Future of one of this scheduler's operations: wait for
 			// the operation on the device, as After(op) does.
-			deps = slices.Clone(deps) // the option's slice may be shared
+			if !cloned {
+				deps, cloned = slices.Clone(deps), true
+			}
 			deps[i], d = op, op
 		}
 		if dop, ok := d.(deviceOp); ok {
